@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * Agent namespaces: a session identity, counters and budgets per task.
+ *
+ * See Documentation/userspace-api/agent_namespaces.rst.
+ */
+#ifndef _UAPI_LINUX_AGENT_NAMESPACES_H
+#define _UAPI_LINUX_AGENT_NAMESPACES_H
+
+#include <linux/types.h>
+
+/* Size of a session id in bytes; the initial session's id is all zeros. */
+#define AGENT_NS_ID_BYTES	16
+/* Longest intent tag, not counting the terminating NUL. */
+#define AGENT_NS_INTENT_MAX	63
+
+/*
+ * prctl(2) options.  The numbers are fixed ABI: binaries built against the
+ * earlier wintermute header use them.  Unused arguments must be zero.
+ */
+#define PR_AGENT_BASE			0x41544E53	/* "ATNS" */
+/* arg2: __u8 id[AGENT_NS_ID_BYTES] out */
+#define PR_GET_AGENT_SESSION_ID		(PR_AGENT_BASE + 1)
+/* arg2: const char *tag (NUL-terminated, printable ASCII) */
+#define PR_SET_AGENT_INTENT_TAG		(PR_AGENT_BASE + 2)
+/* arg2: char buf[AGENT_NS_INTENT_MAX + 1] out */
+#define PR_GET_AGENT_INTENT_TAG		(PR_AGENT_BASE + 3)
+/* arg2: const struct agent_ns_budget *, arg3: size (0 = version 0) */
+#define PR_SET_AGENT_BUDGET_LIMITS	(PR_AGENT_BASE + 4)
+/* arg2: struct agent_ns_counters * out, arg3: size (0 = version 0) */
+#define PR_GET_AGENT_COUNTERS		(PR_AGENT_BASE + 5)
+/* arg2: __u8 id[AGENT_NS_ID_BYTES] out: the parent session's id */
+#define PR_GET_AGENT_PARENT_ID		(PR_AGENT_BASE + 6)
+/* no arguments: create a child session of the caller's and enter it */
+#define PR_SET_AGENT_NS			(PR_AGENT_BASE + 7)
+/* arg2: struct agent_ns_budget * out, arg3: size (0 = version 0) */
+#define PR_GET_AGENT_BUDGET_LIMITS	(PR_AGENT_BASE + 8)
+
+/*
+ * Counters of a session, summed over all cpus and over all descendant
+ * sessions.  The first seven fields are version 0 and never change; new
+ * counters are appended.
+ */
+struct agent_ns_counters {
+	__u64 total_syscalls;
+	__u64 openat_count;
+	__u64 write_bytes;
+	__u64 connect_count;
+	__u64 unlink_count;
+	__u64 fork_count;
+	__u64 elapsed_ns;
+};
+
+#define AGENT_NS_COUNTERS_SIZE_VER0	56
+
+/* What happens when a budget is exceeded. */
+#define AGENT_NS_ACTION_LOG		0
+#define AGENT_NS_ACTION_SIGTERM		1
+#define AGENT_NS_ACTION_SIGKILL		2
+
+/* Budget limits of a session; 0 means no limit. */
+struct agent_ns_budget {
+	__u64 max_syscalls;
+	__u64 max_write_bytes;
+	__u64 max_elapsed_ns;
+	__u32 action;
+	__u32 reserved;		/* must be 0 */
+};
+
+#define AGENT_NS_BUDGET_SIZE_VER0	32
+
+#endif /* _UAPI_LINUX_AGENT_NAMESPACES_H */

@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Agent namespaces.
+//!
+//! An agent namespace is a session: every task belongs to exactly one, identified by an opaque
+//! 128-bit id. A task enters a fresh child session of its current one with
+//! `prctl(PR_SET_AGENT_NS)`; its children inherit the session through `nsproxy`.
+//!
+//! The C side ([`include/linux/agent_namespaces.h`](srctree/include/linux/agent_namespaces.h),
+//! `kernel/agent_namespaces.c` and the hooks in nsproxy, prctl and procfs) is thin glue; the
+//! objects are created, freed and interpreted here:
+//!
+//! - [`id`]: the session id,
+//! - [`namespace`]: the reference-counted namespace object and its lifecycle,
+//! - [`prctl`]: the `PR_*AGENT*` prctl options,
+//! - [`proc`]: the `/proc/$PID/agent_*` files.
+//!
+//! See `Documentation/admin-guide/agent-namespaces.rst`.
+
+pub mod id;
+pub mod namespace;
+pub mod prctl;
+pub mod proc;
+
+pub use id::SessionId;
+pub use namespace::AgentNamespace;

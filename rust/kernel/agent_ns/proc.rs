@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The `/proc/$PID/agent_*` files.
+
+use super::AgentNamespace;
+use crate::{bindings, ffi::c_int, prelude::*, seq_file::SeqFile, seq_print};
+
+/// Shows `/proc/$PID/agent_session`: the session id as 32 lowercase hex digits and a newline.
+///
+/// # Safety
+///
+/// Called by procfs with a valid `seq_file` and task.
+#[no_mangle]
+pub unsafe extern "C" fn proc_agent_session_show(
+    m: *mut bindings::seq_file,
+    _ns: *mut bindings::pid_namespace,
+    _pid: *mut bindings::pid,
+    task: *mut bindings::task_struct,
+) -> c_int {
+    // SAFETY: procfs passes a valid task.
+    let Some(ns) = (unsafe { AgentNamespace::of_task(task) }) else {
+        return ESRCH.to_errno();
+    };
+    // SAFETY: procfs passes a valid seq_file that outlives this call.
+    let m = unsafe { SeqFile::from_raw(m) };
+    seq_print!(m, "{}\n", ns.id());
+    0
+}

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Create an agent session and show it: what `make run` runs in the guest.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <linux/agent_namespaces.h>
+
+static int show(const char *label, const char *path)
+{
+	char buf[64] = "";
+	FILE *f = fopen(path, "r");
+
+	if (!f || !fgets(buf, sizeof(buf), f)) {
+		fprintf(stderr, "%s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	fclose(f);
+	printf("%-34s %s", label, buf);
+	return 0;
+}
+
+int main(void)
+{
+	unsigned char parent[AGENT_NS_ID_BYTES];
+	int ret = 0;
+
+	ret |= show("init task  (/proc/1/agent_session):", "/proc/1/agent_session");
+	ret |= show("this task  (/proc/self/agent_session):", "/proc/self/agent_session");
+	if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0)) {
+		perror("prctl(PR_SET_AGENT_NS)");
+		return 1;
+	}
+	printf("prctl(PR_SET_AGENT_NS) = 0: entered a new session\n");
+	ret |= show("this task  (/proc/self/agent_session):", "/proc/self/agent_session");
+	if (prctl(PR_GET_AGENT_PARENT_ID, parent, 0, 0, 0) == 0) {
+		printf("%-34s ", "its parent (PR_GET_AGENT_PARENT_ID):");
+		for (int i = 0; i < AGENT_NS_ID_BYTES; i++)
+			printf("%02x", parent[i]);
+		printf("\n");
+	}
+	return ret;
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Configure and build the linux-wintermute kernel in $BUILD (incremental).
+#
+#   AGENT_NS=n      build with CONFIG_AGENT_NS off
+#   KCONFIG=FILE    start from a full configuration (a distro's) instead of
+#                   tinyconfig + scripts/vm.config
+. "$(dirname "$0")/common.sh"
+
+bash "$AGENTNS_ROOT/scripts/apply.sh"
+mkdir -p "$BUILD"
+
+# Generate the configuration into a scratch directory and install it only
+# when it changed, so that an unchanged configuration rebuilds nothing.
+CFG=$(mktemp -d)
+trap 'rm -rf "$CFG"' EXIT
+frag=$CFG/agentns.config
+cat "$AGENTNS_ROOT/tools/testing/selftests/agentns/config" >"$frag"
+[ "$AGENT_NS" = y ] || echo "# CONFIG_AGENT_NS is not set" >>"$frag"
+if [ -n "${KCONFIG:-}" ]; then
+	cp "$KCONFIG" "$CFG/.config"
+	set -- "$frag"
+else
+	"${KMAKE[@]}" -s O="$CFG" tinyconfig >/dev/null
+	set -- "$AGENTNS_ROOT/scripts/vm.config" "$frag"
+fi
+(cd "$CFG" && KCONFIG_CONFIG=.config "$TREE/scripts/kconfig/merge_config.sh" -m .config "$@" >/dev/null)
+"${KMAKE[@]}" -s O="$CFG" olddefconfig >/dev/null
+# Every option we asked for must have survived olddefconfig.
+want=$(grep -h '^CONFIG_' "$@" | sort -u)
+miss=$(comm -23 <(echo "$want") <(grep '^CONFIG_' "$CFG/.config" | sort -u))
+[ -z "$miss" ] || die "configuration lost options (missing dependencies?):
+$miss"
+cmp -s "$CFG/.config" "$BUILD/.config" || cp "$CFG/.config" "$BUILD/.config"
+
+stage "build: bzImage (AGENT_NS=$AGENT_NS, -j$JOBS, log $LOGDIR/build.log)"
+t=$(date +%s)
+if ! "${KMAKE[@]}" bzImage >"$LOGDIR/build.log" 2>&1; then
+	grep -E 'error|Error' "$LOGDIR/build.log" | head -40 >&2
+	tail -n 30 "$LOGDIR/build.log" >&2
+	die "kernel build failed (full log: $LOGDIR/build.log)"
+fi
+stage "build: done in $(( $(date +%s) - t ))s: $BUILD/arch/x86/boot/bzImage"
