@@ -9,13 +9,16 @@
 
 export KVER AGENT_NS KCONFIG CMD AGENTNS_CACHE JOBS
 
-.PHONY: run check build setup series clean-cache
+.PHONY: run check bench build setup series clean-cache
 
 run:
 	@bash scripts/run.sh
 
 check:
 	@bash scripts/check.sh
+
+bench:
+	@bash scripts/bench.sh
 
 build:
 	@bash scripts/setup.sh && bash scripts/build.sh

@@ -9,11 +9,180 @@
  */
 
 #include <linux/agent_namespaces.h>
+#include <linux/jump_label_ratelimit.h>
 #include <linux/nsproxy.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/sched/task.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
+#include <linux/sysctl.h>
 #include <linux/stddef.h>
+#include <linux/task_work.h>
 #include <linux/user_namespace.h>
+
+#define CREATE_TRACE_POINTS
+#include <trace/events/agent_ns.h>
+
+/* Protects the links between sessions; see rust/kernel/agent_ns/tree.rs. */
+DEFINE_SPINLOCK(agent_ns_tree_lock);
+LIST_HEAD(agent_ns_roots);
+
+/* Switched off a second after the last non-initial session is freed. */
+DEFINE_STATIC_KEY_DEFERRED_FALSE(agent_ns_active, HZ);
+
+void agent_ns_activate(void)
+{
+	static_branch_deferred_inc(&agent_ns_active);
+}
+
+void agent_ns_deactivate(void)
+{
+	static_branch_slow_dec_deferred(&agent_ns_active);
+}
+
+/*
+ * kernel.agent_ns.enabled: 0 turns the counting hooks into no-ops and
+ * makes PR_SET_AGENT_NS fail with EOPNOTSUPP; existing sessions keep
+ * their ids.
+ */
+DEFINE_STATIC_KEY_FALSE(agent_ns_disabled);
+static int agent_ns_enabled_sysctl = 1;
+static DEFINE_MUTEX(agent_ns_sysctl_lock);
+
+bool agent_ns_enabled(void)
+{
+	return !static_branch_unlikely(&agent_ns_disabled);
+}
+
+static int agent_ns_enabled_handler(const struct ctl_table *table, int write,
+				    void *buffer, size_t *lenp, loff_t *ppos)
+{
+	int ret;
+
+	mutex_lock(&agent_ns_sysctl_lock);
+	ret = proc_dointvec_minmax(table, write, buffer, lenp, ppos);
+	if (!ret && write) {
+		if (agent_ns_enabled_sysctl)
+			static_branch_disable(&agent_ns_disabled);
+		else
+			static_branch_enable(&agent_ns_disabled);
+	}
+	mutex_unlock(&agent_ns_sysctl_lock);
+	return ret;
+}
+
+/*
+ * The reaper: every kernel.agent_ns.reap_interval seconds it kills the
+ * tasks of every session older than kernel.agent_ns.max_lifetime seconds
+ * (0: no limit).
+ */
+static unsigned int agent_ns_max_lifetime = 86400;
+static unsigned int agent_ns_reap_interval = 60;
+static const unsigned int agent_ns_reap_interval_max = 3600;
+static void agent_ns_reap(struct work_struct *work);
+static DECLARE_DELAYED_WORK(agent_ns_reaper, agent_ns_reap);
+
+/*
+ * Send @sig to every process with a thread whose session, or an ancestor
+ * of that session, satisfies @match.  One walk over the task list, each
+ * task's session read under task_lock().
+ */
+static void agent_ns_signal_where(bool (*match)(struct agent_namespace *ns,
+						const void *arg),
+				  const void *arg, int sig)
+{
+	struct task_struct *g, *t;
+
+	rcu_read_lock();
+	for_each_process_thread(g, t) {
+		struct agent_namespace *ns = NULL;
+
+		task_lock(t);
+		if (t->nsproxy)
+			ns = t->nsproxy->agent_ns;
+		while (ns && !match(ns, arg))
+			ns = ns->parent;
+		task_unlock(t);
+		if (ns)
+			do_send_sig_info(sig, SEND_SIG_PRIV, t, PIDTYPE_TGID);
+	}
+	rcu_read_unlock();
+}
+
+static bool agent_ns_is(struct agent_namespace *ns, const void *target)
+{
+	return ns == target;
+}
+
+static bool agent_ns_is_expired(struct agent_namespace *ns, const void *unused)
+{
+	return READ_ONCE(ns->expired);
+}
+
+/* Send @sig to every process with a thread in @ns or below it. */
+void agent_ns_signal_subtree(struct agent_namespace *ns, int sig)
+{
+	agent_ns_signal_where(agent_ns_is, ns, sig);
+}
+
+static void agent_ns_reap(struct work_struct *work)
+{
+	u64 lifetime = READ_ONCE(agent_ns_max_lifetime) * NSEC_PER_SEC;
+
+	if (lifetime && agent_ns_mark_expired(lifetime))
+		agent_ns_signal_where(agent_ns_is_expired, NULL, SIGKILL);
+	schedule_delayed_work(&agent_ns_reaper,
+			      READ_ONCE(agent_ns_reap_interval) * HZ);
+}
+
+static int agent_ns_reap_interval_handler(const struct ctl_table *table,
+					  int write, void *buffer,
+					  size_t *lenp, loff_t *ppos)
+{
+	int ret = proc_douintvec_minmax(table, write, buffer, lenp, ppos);
+
+	if (!ret && write)
+		mod_delayed_work(system_wq, &agent_ns_reaper,
+				 READ_ONCE(agent_ns_reap_interval) * HZ);
+	return ret;
+}
+
+static const struct ctl_table agent_ns_sysctls[] = {
+	{
+		.procname	= "enabled",
+		.data		= &agent_ns_enabled_sysctl,
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= agent_ns_enabled_handler,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= SYSCTL_ONE,
+	},
+	{
+		.procname	= "max_lifetime",
+		.data		= &agent_ns_max_lifetime,
+		.maxlen		= sizeof(unsigned int),
+		.mode		= 0644,
+		.proc_handler	= proc_douintvec,
+	},
+	{
+		.procname	= "reap_interval",
+		.data		= &agent_ns_reap_interval,
+		.maxlen		= sizeof(unsigned int),
+		.mode		= 0644,
+		.proc_handler	= agent_ns_reap_interval_handler,
+		.extra1		= SYSCTL_ONE,
+		.extra2		= (void *)&agent_ns_reap_interval_max,
+	},
+};
+
+static int __init agent_ns_init(void)
+{
+	register_sysctl_init("kernel/agent_ns", agent_ns_sysctls);
+	schedule_delayed_work(&agent_ns_reaper, agent_ns_reap_interval * HZ);
+	return 0;
+}
+late_initcall(agent_ns_init);
 
 /* The session every task starts in: id all zeros, never freed. */
 struct agent_namespace init_agent_ns = {
@@ -44,11 +213,106 @@ struct agent_namespace *task_agent_ns_get(struct task_struct *task)
 }
 
 /* The C compiler's layout, checked against bindgen's by a KUnit test. */
-const size_t agent_ns_c_layout[6] = {
+const size_t agent_ns_c_layout[8] = {
 	sizeof(struct agent_namespace),
 	offsetof(struct agent_namespace, parent),
 	offsetof(struct agent_namespace, user_ns),
 	offsetof(struct agent_namespace, level),
 	offsetof(struct agent_namespace, id),
 	sizeof(struct ns_common),
+	offsetof(struct agent_namespace, pcpu),
+	offsetof(struct agent_namespace, budget_mask),
 };
+
+static void agent_ns_elapsed_workfn(struct work_struct *work)
+{
+	agent_ns_elapsed_expired(container_of(work, struct agent_namespace,
+					      elapsed_work));
+}
+
+static enum hrtimer_restart agent_ns_elapsed_timerfn(struct hrtimer *timer)
+{
+	struct agent_namespace *ns = container_of(timer, struct agent_namespace,
+						  elapsed_timer);
+
+	queue_work(system_highpri_wq, &ns->elapsed_work);
+	return HRTIMER_NORESTART;
+}
+
+void agent_ns_timer_init(struct agent_namespace *ns)
+{
+	hrtimer_setup(&ns->elapsed_timer, agent_ns_elapsed_timerfn,
+		      CLOCK_BOOTTIME, HRTIMER_MODE_ABS);
+	INIT_WORK(&ns->elapsed_work, agent_ns_elapsed_workfn);
+}
+
+/* Fire the elapsed-time budget at CLOCK_BOOTTIME @deadline_ns. */
+void agent_ns_timer_arm(struct agent_namespace *ns, u64 deadline_ns)
+{
+	hrtimer_start(&ns->elapsed_timer, ns_to_ktime(deadline_ns),
+		      HRTIMER_MODE_ABS);
+}
+
+/* Stop the elapsed-time budget; may sleep. */
+void agent_ns_timer_cancel(struct agent_namespace *ns)
+{
+	hrtimer_cancel(&ns->elapsed_timer);
+	cancel_work_sync(&ns->elapsed_work);
+}
+
+struct agent_ns_kill {
+	struct callback_head work;
+	struct agent_namespace *ns;
+	int sig;
+};
+
+static void agent_ns_kill_workfn(struct callback_head *work)
+{
+	struct agent_ns_kill *kill = container_of(work, struct agent_ns_kill, work);
+
+	if (kill->ns) {
+		agent_ns_signal_subtree(kill->ns, kill->sig);
+		put_agent_ns(kill->ns);
+	} else {
+		do_send_sig_info(kill->sig, SEND_SIG_PRIV, current, PIDTYPE_TGID);
+	}
+	kfree(kill);
+}
+
+/*
+ * Send @sig to @ns's tasks, or only to current's process when @ns is
+ * NULL, before current returns to user space.  Safe in any context a
+ * counting hook runs in, fork's locked section included.
+ */
+int agent_ns_kill_before_return(struct agent_namespace *ns, int sig)
+{
+	struct agent_ns_kill *kill;
+
+	if (sig == SIGKILL && fatal_signal_pending(current))
+		return 0;
+	kill = kmalloc_obj(*kill, GFP_ATOMIC);
+	if (!kill)
+		return -ENOMEM;
+	kill->ns = ns ? get_agent_ns(ns) : NULL;
+	kill->sig = sig;
+	init_task_work(&kill->work, agent_ns_kill_workfn);
+	if (task_work_add(current, &kill->work, TWA_RESUME)) {
+		if (ns)
+			put_agent_ns(ns);
+		kfree(kill);
+		return -ESRCH;
+	}
+	return 0;
+}
+
+/* Report a budget crossing: tracepoint and a rate-limited log line. */
+void agent_ns_budget_exceeded(struct agent_namespace *ns, const char *counter,
+			      u64 value, u64 limit, u32 action)
+{
+	static const char * const actions[] = { "log", "SIGTERM", "SIGKILL" };
+
+	trace_agent_budget_exceeded(ns->id, counter, value, limit, action);
+	pr_warn_ratelimited("agent_ns: session %*phN exceeded its %s budget (%llu > %llu): %s\n",
+			    AGENT_NS_ID_BYTES, ns->id, counter, value, limit,
+			    action < ARRAY_SIZE(actions) ? actions[action] : "?");
+}

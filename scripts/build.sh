@@ -15,8 +15,12 @@ mkdir -p "$BUILD"
 CFG=$(mktemp -d)
 trap 'rm -rf "$CFG"' EXIT
 frag=$CFG/agentns.config
-cat "$AGENTNS_ROOT/tools/testing/selftests/agentns/config" >"$frag"
-[ "$AGENT_NS" = y ] || echo "# CONFIG_AGENT_NS is not set" >>"$frag"
+if [ "$AGENT_NS" = y ]; then
+	cat "$AGENTNS_ROOT/tools/testing/selftests/agentns/config" >"$frag"
+else
+	grep -v '^CONFIG_AGENT_NS=' "$AGENTNS_ROOT/tools/testing/selftests/agentns/config" >"$frag"
+	echo "# CONFIG_AGENT_NS is not set" >>"$frag"
+fi
 if [ -n "${KCONFIG:-}" ]; then
 	cp "$KCONFIG" "$CFG/.config"
 	set -- "$frag"
@@ -33,11 +37,12 @@ miss=$(comm -23 <(echo "$want") <(grep '^CONFIG_' "$CFG/.config" | sort -u))
 $miss"
 cmp -s "$CFG/.config" "$BUILD/.config" || cp "$CFG/.config" "$BUILD/.config"
 
-stage "build: bzImage (AGENT_NS=$AGENT_NS, -j$JOBS, log $LOGDIR/build.log)"
+log=$LOGDIR/build-$(basename "$BUILD").log
+stage "build: bzImage (AGENT_NS=$AGENT_NS, -j$JOBS, log $log)"
 t=$(date +%s)
-if ! "${KMAKE[@]}" bzImage >"$LOGDIR/build.log" 2>&1; then
-	grep -E 'error|Error' "$LOGDIR/build.log" | head -40 >&2
-	tail -n 30 "$LOGDIR/build.log" >&2
-	die "kernel build failed (full log: $LOGDIR/build.log)"
+if ! "${KMAKE[@]}" bzImage >"$log" 2>&1; then
+	grep -E 'error:|Error [0-9]' "$log" | head -40 >&2
+	tail -n 30 "$log" >&2
+	die "kernel build failed (full log: $log)"
 fi
 stage "build: done in $(( $(date +%s) - t ))s: $BUILD/arch/x86/boot/bzImage"

@@ -46,9 +46,14 @@ commit_new "agent_ns: add the in-kernel interface and the C glue" \
 the Kconfig option and the C helpers the Rust side needs." \
 	include/linux/agent_namespaces.h kernel/agent_namespaces.c \
 	kernel/Kconfig.agent_ns rust/helpers/agent_ns.c
+commit_new "rust: add a per-cpu abstraction" \
+	"PerCpu<T>: a zeroed per-cpu allocation, this_cpu_add() on u64 slots
+without disabling preemption, and sums over the possible cpus." \
+	rust/kernel/percpu.rs rust/helpers/percpu.c
 commit_new "rust: agent_ns: add the agent namespace implementation" \
-	"Session ids, the reference-counted namespace object, the prctl
-options and the /proc files, in Rust." rust/kernel/agent_ns
+	"Session ids, the reference-counted namespace object, the per-cpu
+counters and their roll-up into ancestors, the prctl options and the
+/proc files, in Rust." rust/kernel/agent_ns
 for p in "$AGENTNS_ROOT"/patches/*.patch; do
 	"${G[@]}" am -q --whitespace=nowarn "$p" ||
 		die "$(basename "$p") does not apply on top of the new files"

@@ -9,7 +9,9 @@ HDR=$BUILD/usr/include
 mkdir -p "$OUT/selftests"
 "${KMAKE[@]}" -s headers >/dev/null
 CC=(gcc -static -O2 -g -Wall -Werror -isystem "$HDR")
-"${CC[@]}" -o "$OUT/agentns-demo" "$AGENTNS_ROOT/samples/agentns/agentns-demo.c"
+for p in agentns-demo agentns-bench; do
+	"${CC[@]}" -o "$OUT/$p" "$AGENTNS_ROOT/samples/agentns/$p.c"
+done
 make -s -C "$TREE/tools/testing/selftests/agentns" OUTPUT="$OUT/selftests" \
 	KHDR_INCLUDES="-isystem $HDR" CC=gcc >/dev/null
 stage "userprogs: built in $OUT"

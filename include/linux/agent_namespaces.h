@@ -9,9 +9,16 @@
 #ifndef _LINUX_AGENT_NAMESPACES_H
 #define _LINUX_AGENT_NAMESPACES_H
 
+#include <linux/hrtimer.h>
+#include <linux/jump_label_ratelimit.h>
 #include <linux/ns_common.h>
+#include <linux/nsproxy.h>
+#include <linux/percpu.h>
 #include <linux/refcount.h>
+#include <linux/sched.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/workqueue.h>
 #include <uapi/linux/agent_namespaces.h>
 
 struct pid;
@@ -30,6 +37,30 @@ struct user_namespace;
  */
 #define AGENT_NS_TYPE		0U
 
+/*
+ * Event counters, counted per cpu in the session of the task that causes
+ * the event.  The definitions are in
+ * Documentation/admin-guide/agent-namespaces.rst.
+ */
+enum agent_ns_counter {
+	AGENT_NS_SYSCALLS,
+	AGENT_NS_OPENAT,
+	AGENT_NS_WRITE_BYTES,
+	AGENT_NS_CONNECT,
+	AGENT_NS_UNLINK,
+	AGENT_NS_FORK,
+	AGENT_NS_READ_BYTES,
+	AGENT_NS_EXEC,
+	AGENT_NS_NR_COUNTERS
+};
+
+#define AGENT_NS_COUNTERS_SIZE_LATEST	AGENT_NS_COUNTERS_SIZE_VER1
+#define AGENT_NS_BUDGET_SIZE_LATEST	AGENT_NS_BUDGET_SIZE_VER1
+
+struct agent_ns_pcpu {
+	u64 count[AGENT_NS_NR_COUNTERS];
+};
+
 /**
  * struct agent_namespace - one agent session
  * @ns:      namespace core; @ns.__ns_ref is the session's only reference count
@@ -37,8 +68,20 @@ struct user_namespace;
  * @user_ns: owning user namespace (holds a reference)
  * @level:   nesting depth, 0 for init_agent_ns
  * @id:      session id; all zeros only for init_agent_ns
+ * @pcpu:    the session's own event counters; NULL for init_agent_ns,
+ *           which counts nothing
+ * @budget_mask: bit N set when this session or an ancestor limits counter
+ *           N; the hooks then charge the budgets (written under
+ *           agent_ns_tree_lock, read locklessly)
+ * @elapsed_timer: fires at the session's max_elapsed_ns deadline
+ * @elapsed_work:  applies the budget action for @elapsed_timer
+ * @ucounts: the owner's count of agent namespaces (max_agent_namespaces)
+ * @expired: set once by the reaper when the session outlived
+ *           kernel.agent_ns.max_lifetime
  *
- * Every field but the reference count is immutable after creation.
+ * Every field but the reference count, @budget_mask and the timer is
+ * immutable after creation.  A session's Rust-only state follows this
+ * structure in the same allocation.
  */
 struct agent_namespace {
 	struct ns_common ns;
@@ -46,11 +89,24 @@ struct agent_namespace {
 	struct user_namespace *user_ns;
 	unsigned int level;
 	u8 id[AGENT_NS_ID_BYTES];
+	struct agent_ns_pcpu __percpu *pcpu;
+	unsigned long budget_mask;
+	struct hrtimer elapsed_timer;
+	struct work_struct elapsed_work;
+	struct ucounts *ucounts;
+	bool expired;
 };
 
 #ifdef CONFIG_AGENT_NS
 
 extern struct agent_namespace init_agent_ns;
+extern spinlock_t agent_ns_tree_lock;
+/* The top-level sessions (children of init_agent_ns), under the lock. */
+extern struct list_head agent_ns_roots;
+/* On while at least one session other than the initial one exists. */
+extern struct static_key_false_deferred agent_ns_active;
+/* On while kernel.agent_ns.enabled is 0. */
+extern struct static_key_false agent_ns_disabled;
 
 /* Implemented in Rust (rust/kernel/agent_ns/). */
 void agent_ns_free(struct agent_namespace *ns);
@@ -58,6 +114,11 @@ long agent_ns_prctl(int option, unsigned long arg2, unsigned long arg3,
 		    unsigned long arg4, unsigned long arg5);
 int proc_agent_session_show(struct seq_file *m, struct pid_namespace *ns,
 			    struct pid *pid, struct task_struct *task);
+int proc_agent_counters_show(struct seq_file *m, struct pid_namespace *ns,
+			     struct pid *pid, struct task_struct *task);
+void agent_ns_charge(struct agent_namespace *ns, enum agent_ns_counter c, u64 val);
+void agent_ns_elapsed_expired(struct agent_namespace *ns);
+unsigned int agent_ns_mark_expired(u64 max_lifetime_ns);
 
 /* kernel/nsproxy.c */
 int switch_agent_namespace(struct agent_namespace *ns);
@@ -68,7 +129,67 @@ int switch_agent_namespace(struct agent_namespace *ns);
  */
 struct agent_namespace *current_agent_ns(void);
 struct agent_namespace *task_agent_ns_get(struct task_struct *task);
-extern const size_t agent_ns_c_layout[6];
+extern const size_t agent_ns_c_layout[8];
+void agent_ns_activate(void);
+void agent_ns_deactivate(void);
+bool agent_ns_enabled(void);
+void agent_ns_timer_init(struct agent_namespace *ns);
+void agent_ns_timer_arm(struct agent_namespace *ns, u64 deadline_ns);
+void agent_ns_timer_cancel(struct agent_namespace *ns);
+int agent_ns_kill_before_return(struct agent_namespace *ns, int sig);
+void agent_ns_signal_subtree(struct agent_namespace *ns, int sig);
+void agent_ns_budget_exceeded(struct agent_namespace *ns, const char *counter,
+			      u64 value, u64 limit, u32 action);
+
+/**
+ * agent_ns_count - count an event in the current task's session
+ * @c:   which counter
+ * @val: how much
+ *
+ * With no session but the initial one in existence this is a patched-out
+ * jump.  Otherwise it is one per-cpu add on the task's own session, at
+ * any nesting depth; the initial session counts nothing.  Only when the
+ * session or an ancestor has a budget on @c does the event also charge
+ * the budgets, out of line.
+ */
+static __always_inline void agent_ns_count(enum agent_ns_counter c, u64 val)
+{
+	struct nsproxy *nsproxy;
+	struct agent_namespace *ns;
+	struct agent_ns_pcpu __percpu *pcpu;
+
+	if (!static_branch_unlikely(&agent_ns_active.key) ||
+	    static_branch_unlikely(&agent_ns_disabled))
+		return;
+	/* Exiting tasks drop their nsproxy before they stop running. */
+	nsproxy = current->nsproxy;
+	if (unlikely(!nsproxy))
+		return;
+	ns = nsproxy->agent_ns;
+	pcpu = ns->pcpu;
+	if (!pcpu)
+		return;
+	this_cpu_add(pcpu->count[c], val);
+	if (unlikely(READ_ONCE(ns->budget_mask) & BIT(c)))
+		agent_ns_charge(ns, c, val);
+}
+
+/* Count one event if @err is 0; returns @err. */
+static __always_inline int agent_ns_count_ok(enum agent_ns_counter c, int err)
+{
+	if (!err)
+		agent_ns_count(c, 1);
+	return err;
+}
+
+/* Count @ret bytes if it is a positive byte count; returns @ret. */
+static __always_inline ssize_t agent_ns_count_bytes(enum agent_ns_counter c,
+						    ssize_t ret)
+{
+	if (ret > 0)
+		agent_ns_count(c, ret);
+	return ret;
+}
 
 static inline struct agent_namespace *get_agent_ns(struct agent_namespace *ns)
 {
@@ -83,6 +204,20 @@ static inline void put_agent_ns(struct agent_namespace *ns)
 }
 
 #else /* !CONFIG_AGENT_NS */
+
+static inline void agent_ns_count(enum agent_ns_counter c, u64 val)
+{
+}
+
+static inline int agent_ns_count_ok(enum agent_ns_counter c, int err)
+{
+	return err;
+}
+
+static inline ssize_t agent_ns_count_bytes(enum agent_ns_counter c, ssize_t ret)
+{
+	return ret;
+}
 
 static inline struct agent_namespace *get_agent_ns(struct agent_namespace *ns)
 {

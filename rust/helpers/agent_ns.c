@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
+#include <linux/list.h>
 #include <linux/sched/signal.h>
 #include <linux/user_namespace.h>
 
@@ -16,4 +17,9 @@ __rust_helper void rust_helper_put_user_ns(struct user_namespace *ns)
 __rust_helper bool rust_helper_thread_group_empty(struct task_struct *p)
 {
 	return thread_group_empty(p);
+}
+
+__rust_helper void rust_helper_list_del(struct list_head *entry)
+{
+	list_del(entry);
 }

@@ -38,8 +38,10 @@
 
 /*
  * Counters of a session, summed over all cpus and over all descendant
- * sessions.  The first seven fields are version 0 and never change; new
- * counters are appended.
+ * sessions (see Documentation/admin-guide/agent-namespaces.rst for the
+ * exact definition of each).  The first seven fields are version 0 and
+ * never change; new counters are appended.  PR_GET_AGENT_COUNTERS takes
+ * the size of the caller's structure, so old and new binaries both work.
  */
 struct agent_ns_counters {
 	__u64 total_syscalls;
@@ -49,24 +51,40 @@ struct agent_ns_counters {
 	__u64 unlink_count;
 	__u64 fork_count;
 	__u64 elapsed_ns;
+	/* version 1 */
+	__u64 read_bytes;
+	__u64 exec_count;
 };
 
-#define AGENT_NS_COUNTERS_SIZE_VER0	56
+#define AGENT_NS_COUNTERS_SIZE_VER0	56	/* sizeof first published struct */
+#define AGENT_NS_COUNTERS_SIZE_VER1	72	/* add read_bytes, exec_count */
 
 /* What happens when a budget is exceeded. */
 #define AGENT_NS_ACTION_LOG		0
 #define AGENT_NS_ACTION_SIGTERM		1
 #define AGENT_NS_ACTION_SIGKILL		2
 
-/* Budget limits of a session; 0 means no limit. */
+/*
+ * Budget limits of a session; 0 means no limit.  A limit covers the
+ * session and all its descendants.  Version 0 is the first five fields;
+ * version 1 gives every counter a limit.
+ */
 struct agent_ns_budget {
 	__u64 max_syscalls;
 	__u64 max_write_bytes;
 	__u64 max_elapsed_ns;
-	__u32 action;
+	__u32 action;		/* AGENT_NS_ACTION_* */
 	__u32 reserved;		/* must be 0 */
+	/* version 1 */
+	__u64 max_openat;
+	__u64 max_read_bytes;
+	__u64 max_connect;
+	__u64 max_unlink;
+	__u64 max_fork;
+	__u64 max_exec;
 };
 
-#define AGENT_NS_BUDGET_SIZE_VER0	32
+#define AGENT_NS_BUDGET_SIZE_VER0	32	/* sizeof first published struct */
+#define AGENT_NS_BUDGET_SIZE_VER1	80	/* a limit for every counter */
 
 #endif /* _UAPI_LINUX_AGENT_NAMESPACES_H */

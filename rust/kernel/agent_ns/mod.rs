@@ -12,15 +12,21 @@
 //!
 //! - [`id`]: the session id,
 //! - [`namespace`]: the reference-counted namespace object and its lifecycle,
+//! - [`counters`]: the event counters and their roll-up into ancestors,
+//! - [`budget`]: limits on the counters, enforced at the crossing event,
+//! - [`tree`]: the lock over the links between sessions,
 //! - [`prctl`]: the `PR_*AGENT*` prctl options,
 //! - [`proc`]: the `/proc/$PID/agent_*` files.
 //!
 //! See `Documentation/admin-guide/agent-namespaces.rst`.
 
+pub mod budget;
+pub mod counters;
 pub mod id;
 pub mod namespace;
 pub mod prctl;
 pub mod proc;
+mod tree;
 
 pub use id::SessionId;
 pub use namespace::AgentNamespace;

@@ -4,18 +4,28 @@
 //!
 //! C header: [`include/linux/agent_namespaces.h`](srctree/include/linux/agent_namespaces.h)
 
-use super::id::SessionId;
+use super::{
+    budget::Budget,
+    counters::{self, Snapshot, NR_COUNTERS},
+    id::SessionId,
+    tree::TreeGuard,
+};
 use crate::{
     bindings,
     error::to_result,
+    percpu::PerCpu,
     prelude::*,
     sync::{
         aref::{ARef, AlwaysRefCounted},
         Refcount,
     },
+    time::{BootTime, Instant},
     types::Opaque,
 };
-use core::ptr::{self, NonNull};
+use core::{
+    cell::UnsafeCell,
+    ptr::{self, NonNull},
+};
 
 /// Deepest nesting below the initial session; creating a session deeper fails with `ENOSPC`,
 /// as for pid and user namespaces.
@@ -23,18 +33,21 @@ pub const MAX_DEPTH: u32 = bindings::AGENT_NS_MAX_DEPTH;
 
 /// An agent namespace: one session.
 ///
-/// Wraps the C `struct agent_namespace`, so that nsproxy and the C hooks reach it without a call.
+/// Wraps the C `struct agent_namespace`, the part nsproxy and the C hooks use. Every session but
+/// the initial one is the first field of a [`Session`], which holds the Rust-only state.
 ///
 /// # Invariants
 ///
-/// - `inner` is an initialised `struct agent_namespace`: either the static `init_agent_ns`, or an
-///   object allocated by [`AgentNamespace::new_child`] as a `KBox<AgentNamespace>`.
-/// - `ns.__ns_ref`, the namespace core's reference count, is the only reference count: the object
-///   is freed by [`agent_ns_free`] when it drops to zero, which never happens for `init_agent_ns`
-///   because its initial reference is never put.
-/// - `id`, `level`, `parent` and `user_ns` never change after initialisation. `parent` is null
-///   only for `init_agent_ns` and otherwise holds a reference on the parent session; `user_ns`
-///   holds a reference on the owning user namespace.
+/// - `inner` is an initialised `struct agent_namespace`: either the static `init_agent_ns`
+///   (level 0), or the `ns` field of a [`Session`] allocated by [`AgentNamespace::new_child`]
+///   (level > 0).
+/// - `ns.__ns_ref`, the namespace core's reference count, is the only reference count: the
+///   session is freed by [`agent_ns_free`] when it drops to zero, which never happens for
+///   `init_agent_ns` because its initial reference is never put.
+/// - `id`, `level`, `parent`, `user_ns` and `pcpu` never change after initialisation. `parent`
+///   is null only for `init_agent_ns` and otherwise holds a reference on the parent session;
+///   `user_ns` holds a reference on the owning user namespace; `pcpu` is null for
+///   `init_agent_ns` and otherwise the `__percpu` address of the session's counters.
 #[repr(transparent)]
 #[pin_data]
 pub struct AgentNamespace {
@@ -42,11 +55,36 @@ pub struct AgentNamespace {
     inner: Opaque<bindings::agent_namespace>,
 }
 
-// SAFETY: The fields of an `AgentNamespace` are immutable after initialisation or atomic, and the
-// last reference may be dropped on any thread.
+/// A non-initial session: the C part and the Rust-only state.
+///
+/// # Invariants
+///
+/// - `ns` is the first field (`#[repr(C)]`), so a pointer to the C part is a pointer to the
+///   `Session`.
+/// - `sibling` is linked into the parent's `children` list when the parent is a `Session`, else
+///   into `agent_ns_roots`, and unlinked (and the session's counts folded into the parent's
+///   `dead`) under the tree lock before the session is freed; `children` lists the live child
+///   sessions. The lists and `dead` are only accessed with the tree lock held.
+#[repr(C)]
+#[pin_data]
+pub(crate) struct Session {
+    #[pin]
+    ns: AgentNamespace,
+    counters: PerCpu<[u64; NR_COUNTERS]>,
+    start: Instant<BootTime>,
+    #[pin]
+    sibling: Opaque<bindings::list_head>,
+    #[pin]
+    children: Opaque<bindings::list_head>,
+    dead: UnsafeCell<[u64; NR_COUNTERS]>,
+    pub(crate) budget: Budget,
+}
+
+// SAFETY: The fields of a session are immutable after initialisation, atomic, per-CPU, or
+// protected by the tree lock; the last reference may be dropped on any thread.
 unsafe impl Send for AgentNamespace {}
 
-// SAFETY: Shared references only read immutable fields or use atomic operations.
+// SAFETY: See `Send`.
 unsafe impl Sync for AgentNamespace {}
 
 impl AgentNamespace {
@@ -111,56 +149,221 @@ impl AgentNamespace {
         (!parent.is_null()).then(|| unsafe { Self::from_ptr(parent) })
     }
 
+    /// Returns the Rust part, `None` for the initial session.
+    pub(crate) fn session(&self) -> Option<&Session> {
+        // SAFETY: Every session of level > 0 is the first field of a `Session` (type invariant).
+        (self.level() > 0).then(|| unsafe { &*ptr::from_ref(self).cast::<Session>() })
+    }
+
     fn refcount(&self) -> &Refcount {
         // SAFETY: `Refcount` is a transparent wrapper of `refcount_t`, and the field lives as
         // long as `self`.
         unsafe { &*(&raw const (*self.as_ptr()).ns.__bindgen_anon_1.__ns_ref).cast::<Refcount>() }
     }
 
+    /// Returns the session's counters, its descendants' included.
+    ///
+    /// The initial session counts nothing: its event counters read zero and its elapsed time is
+    /// the time since boot.
+    pub fn counters(&self) -> Snapshot {
+        match self.session() {
+            None => Snapshot {
+                events: [0; NR_COUNTERS],
+                elapsed_ns: Instant::<BootTime>::now().as_nanos() as u64,
+            },
+            Some(s) => {
+                let tree = TreeGuard::lock();
+                let mut events = [0; NR_COUNTERS];
+                s.add_subtree(&tree, &mut events);
+                drop(tree);
+                Snapshot {
+                    events,
+                    elapsed_ns: s.elapsed_ns(),
+                }
+            }
+        }
+    }
+
     /// Allocates a new session as a child of `self`, owned by the current task's user namespace.
     ///
-    /// Fails with `ENOSPC` past [`MAX_DEPTH`] and with `ENOMEM` (or the inode allocator's error)
-    /// when memory is short.
+    /// Fails with `ENOSPC` past [`MAX_DEPTH`] or past the owner's `max_agent_namespaces`, and
+    /// with `ENOMEM` (or the inode allocator's error) when memory is short.
     pub fn new_child(&self) -> Result<ARef<Self>> {
         let level = self.level() + 1;
         if level > MAX_DEPTH {
             return Err(ENOSPC);
         }
-        let ns = KBox::pin_init(
-            try_pin_init!(Self {
-                inner <- Opaque::try_ffi_init(|slot: *mut bindings::agent_namespace| {
-                    // SAFETY: `slot` is valid for writes of a whole `agent_namespace`; all-zero is
-                    // a valid starting state for every field, and `__ns_common_init()` then
-                    // initialises the namespace core with one reference.
-                    unsafe {
-                        ptr::write_bytes(slot, 0, 1);
-                        (*slot).level = level;
-                        (*slot).id = SessionId::random().0;
-                        to_result(bindings::__ns_common_init(
-                            &raw mut (*slot).ns,
-                            bindings::AGENT_NS_TYPE,
-                            ptr::null(),
-                            0,
-                        ))
-                    }
+        // SAFETY: `current_user_ns()` and `current_euid()` describe the current task.
+        let ucounts = unsafe {
+            bindings::inc_ucount(
+                bindings::current_user_ns(),
+                bindings::current_euid(),
+                bindings::ucount_type_UCOUNT_AGENT_NAMESPACES,
+            )
+        };
+        if ucounts.is_null() {
+            return Err(ENOSPC);
+        }
+        let ucounts = UcountGuard(ucounts);
+        let counters = PerCpu::<[u64; NR_COUNTERS]>::new(GFP_KERNEL)?;
+        let ucounts_raw = ucounts.0;
+        let pcpu = counters.as_ptr().cast::<bindings::agent_ns_pcpu>();
+        let session = KBox::pin_init(
+            try_pin_init!(Session {
+                ns <- try_pin_init!(AgentNamespace {
+                    inner <- Opaque::try_ffi_init(|slot: *mut bindings::agent_namespace| {
+                        // SAFETY: `slot` is valid for writes of a whole `agent_namespace`;
+                        // all-zero is a valid starting state for every field, and
+                        // `__ns_common_init()` then initialises the namespace core with one
+                        // reference.
+                        unsafe {
+                            ptr::write_bytes(slot, 0, 1);
+                            (*slot).level = level;
+                            (*slot).id = SessionId::random().0;
+                            (*slot).pcpu = pcpu;
+                            (*slot).ucounts = ucounts_raw;
+                            to_result(bindings::__ns_common_init(
+                                &raw mut (*slot).ns,
+                                bindings::AGENT_NS_TYPE,
+                                ptr::null(),
+                                0,
+                            ))
+                        }
+                    }),
                 }),
+                counters,
+                start: Instant::now(),
+                // SAFETY: `INIT_LIST_HEAD` initialises an uninitialised list head.
+                sibling <- Opaque::ffi_init(|p| unsafe { bindings::INIT_LIST_HEAD(p) }),
+                // SAFETY: As above.
+                children <- Opaque::ffi_init(|p| unsafe { bindings::INIT_LIST_HEAD(p) }),
+                dead: UnsafeCell::new([0; NR_COUNTERS]),
+                budget: Budget::new(),
             }),
             GFP_KERNEL,
         )?;
-        // SAFETY: The object is not shared yet; it takes over a new reference on the parent and
-        // on the current user namespace, as the type invariants require.
+        // The session owns the ucount now.
+        core::mem::forget(ucounts);
+        // SAFETY: The session is not shared yet; it takes over a new reference on the parent
+        // and on the current user namespace, as the type invariants require.
         unsafe {
-            let raw = ns.as_ptr();
+            let raw = session.ns.as_ptr();
             (*raw).parent = ARef::into_raw(ARef::from(self)).as_ptr().cast();
             (*raw).user_ns = bindings::get_user_ns(bindings::current_user_ns());
         }
         // SAFETY: The session is never moved out of its allocation (it is freed in place by
         // `agent_ns_free`), so unpinning the box to hand its ownership to the refcount is sound.
-        let raw = KBox::into_raw(unsafe { Pin::into_inner_unchecked(ns) });
-        // SAFETY: `raw` is valid and `__ns_common_init()` set the reference count to 1, which the
-        // returned `ARef` now owns.
-        Ok(unsafe { ARef::from_raw(NonNull::new_unchecked(raw)) })
+        let session = KBox::into_raw(unsafe { Pin::into_inner_unchecked(session) });
+        // SAFETY: The timer and its work are not in use yet.
+        unsafe { bindings::agent_ns_timer_init((*session).ns.as_ptr()) };
+        {
+            let tree = TreeGuard::lock();
+            let head = match self.session() {
+                Some(parent) => parent.children.get(),
+                None => &raw mut bindings::agent_ns_roots,
+            };
+            // SAFETY: Both list heads are initialised and the tree lock is held; `session` is
+            // valid and inherits the budgets above it.
+            unsafe {
+                bindings::list_add_tail((*session).sibling.get(), head);
+                (*session).update_masks(&tree, (*session).parent_mask());
+            }
+        }
+        // SAFETY: The C hooks start counting for this session through `pcpu` now.
+        unsafe { bindings::agent_ns_activate() };
+        // SAFETY: `session` is valid and `__ns_common_init()` set the reference count to 1,
+        // which the returned `ARef` now owns.
+        Ok(unsafe { ARef::from_raw(NonNull::new_unchecked(session.cast())) })
     }
+}
+
+impl Session {
+    /// Returns the C part.
+    pub(crate) fn ns(&self) -> &AgentNamespace {
+        &self.ns
+    }
+
+    /// Returns the parent's `budget_mask`: the counters limited above this session.
+    pub(crate) fn parent_mask(&self) -> usize {
+        // SAFETY: A non-initial session always has a valid parent; `budget_mask` is read like
+        // the hooks read it.
+        let mask = unsafe {
+            core::ptr::read_volatile(&raw const (*(*self.ns.as_ptr()).parent).budget_mask)
+        };
+        mask as usize
+    }
+
+    /// Returns the `CLOCK_BOOTTIME` nanoseconds at which the session was created.
+    pub(crate) fn start_ns(&self) -> u64 {
+        self.start.as_nanos() as u64
+    }
+
+    /// Returns the nanoseconds of `CLOCK_BOOTTIME` since the session was created.
+    pub(crate) fn elapsed_ns(&self) -> u64 {
+        self.start.elapsed().as_nanos() as u64
+    }
+
+    /// Adds the counts of this session's subtree to `acc`.
+    pub(crate) fn add_subtree(&self, tree: &TreeGuard, acc: &mut [u64; NR_COUNTERS]) {
+        counters::accumulate(acc, &self.counters.sum_all());
+        // SAFETY: `dead` is protected by the tree lock, which `tree` proves held.
+        counters::accumulate(acc, unsafe { &*self.dead.get() });
+        self.for_each_child(tree, |child| child.add_subtree(tree, acc));
+    }
+
+    /// Calls `f` on each live child session.
+    pub(crate) fn for_each_child(&self, tree: &TreeGuard, f: impl FnMut(&Session)) {
+        Self::for_each_in(tree, self.children.get(), f)
+    }
+
+    /// Calls `f` on each session of the list at `head`, a `children` list or the roots.
+    fn for_each_in(_tree: &TreeGuard, head: *mut bindings::list_head, mut f: impl FnMut(&Session)) {
+        // SAFETY: `head` is a valid list of live `Session::sibling`s under the tree lock.
+        let mut pos = unsafe { (*head).next };
+        while pos != head {
+            // SAFETY: `pos` is the `sibling` field of a live `Session` (type invariant), which
+            // cannot be freed while we hold the tree lock.
+            let child = unsafe {
+                &*pos
+                    .cast::<u8>()
+                    .sub(core::mem::offset_of!(Session, sibling))
+                    .cast::<Session>()
+            };
+            f(child);
+            // SAFETY: `pos` is a valid list entry under the tree lock.
+            pos = unsafe { (*pos).next };
+        }
+    }
+}
+
+/// Returns a `max_agent_namespaces` count on drop unless forgotten.
+struct UcountGuard(*mut bindings::ucounts);
+
+impl Drop for UcountGuard {
+    fn drop(&mut self) {
+        // SAFETY: `self.0` came from a successful `inc_ucount()` that nobody else returns.
+        unsafe { bindings::dec_ucount(self.0, bindings::ucount_type_UCOUNT_AGENT_NAMESPACES) };
+    }
+}
+
+/// Marks every session older than `max_lifetime_ns` as expired, for the reaper, and returns how
+/// many there are. Called by the reaper work with no lock held.
+#[no_mangle]
+pub extern "C" fn agent_ns_mark_expired(max_lifetime_ns: u64) -> u32 {
+    fn visit(s: &Session, tree: &TreeGuard, max: u64, n: &mut u32) {
+        if s.elapsed_ns() > max {
+            // SAFETY: `expired` is only ever set, and read with `READ_ONCE()`.
+            unsafe { core::ptr::write_volatile(&raw mut (*s.ns().as_ptr()).expired, true) };
+            *n += 1;
+        }
+        s.for_each_child(tree, |c| visit(c, tree, max, n));
+    }
+    let tree = TreeGuard::lock();
+    let mut n = 0;
+    Session::for_each_in(&tree, &raw mut bindings::agent_ns_roots, |s| {
+        visit(s, &tree, max_lifetime_ns, &mut n)
+    });
+    n
 }
 
 // SAFETY: Sessions are always reference counted through `ns.__ns_ref` (type invariant).
@@ -181,26 +384,52 @@ unsafe impl AlwaysRefCounted for AgentNamespace {
 
 /// Frees a session whose last reference is gone; called by `put_agent_ns()`.
 ///
+/// Its counts move into its parent's, so that a parent's counters keep what its exited
+/// sub-sessions did.
+///
 /// # Safety
 ///
 /// `ns` must be a session created by [`AgentNamespace::new_child`] whose reference count has just
 /// dropped to zero.
 #[no_mangle]
 pub unsafe extern "C" fn agent_ns_free(ns: *mut bindings::agent_namespace) {
-    // SAFETY: Nobody else references `ns` any more; it was allocated as a `KBox<AgentNamespace>`
-    // and holds references on its parent and user namespace (type invariants).
+    // SAFETY: `ns` is a valid session of level > 0 (caller guarantee).
+    let Some(session) = (unsafe { AgentNamespace::from_ptr(ns) }).session() else {
+        return;
+    };
+    // SAFETY: Nothing can arm the timer any more; free runs in process context.
+    unsafe { bindings::agent_ns_timer_cancel(ns) };
+    // SAFETY: `parent` of a non-initial session is a valid session we hold a reference on.
+    let parent = unsafe { AgentNamespace::from_ptr((*ns).parent) };
+    let tree = TreeGuard::lock();
+    if let Some(p) = parent.session() {
+        let mut mine = [0; NR_COUNTERS];
+        counters::accumulate(&mut mine, &session.counters.sum_all());
+        // SAFETY: `dead` fields are protected by the tree lock, which is held; our children are
+        // all gone (each held a reference on us).
+        unsafe {
+            counters::accumulate(&mut mine, &*session.dead.get());
+            counters::accumulate(&mut *p.dead.get(), &mine);
+        }
+    }
+    // SAFETY: `sibling` is linked (into the parent's children or the roots) under the lock.
+    unsafe { bindings::list_del(session.sibling.get()) };
+    drop(tree);
+    // SAFETY: Nobody references the session any more; it was allocated as a `KBox<Session>` and
+    // holds references on its parent and user namespace (type invariants).
     unsafe {
-        let parent = (*ns).parent;
         bindings::__ns_common_free(&raw mut (*ns).ns);
+        bindings::dec_ucount((*ns).ucounts, bindings::ucount_type_UCOUNT_AGENT_NAMESPACES);
         bindings::put_user_ns((*ns).user_ns);
-        drop(KBox::from_raw(ns.cast::<AgentNamespace>()));
-        AgentNamespace::dec_ref(NonNull::new_unchecked(parent.cast()));
+        drop(KBox::from_raw(ptr::from_ref(session).cast_mut()));
+        bindings::agent_ns_deactivate();
+        AgentNamespace::dec_ref(NonNull::from(parent));
     }
 }
 
 #[macros::kunit_tests(rust_agent_ns_namespace)]
 mod tests {
-    use super::AgentNamespace;
+    use super::{AgentNamespace, Session, MAX_DEPTH};
     use crate::{bindings, prelude::*};
     use core::mem::{offset_of, size_of};
 
@@ -215,6 +444,8 @@ mod tests {
         assert_eq!(c[3], offset_of!(bindings::agent_namespace, level));
         assert_eq!(c[4], offset_of!(bindings::agent_namespace, id));
         assert_eq!(c[5], size_of::<bindings::ns_common>());
+        assert_eq!(c[6], offset_of!(bindings::agent_namespace, pcpu));
+        assert_eq!(offset_of!(Session, ns), 0);
     }
 
     #[test]
@@ -223,6 +454,8 @@ mod tests {
         assert!(init.id().is_zero());
         assert_eq!(init.level(), 0);
         assert!(init.parent().is_none());
+        assert!(init.session().is_none());
+        assert_eq!(init.counters().events, [0; super::NR_COUNTERS]);
     }
 
     #[test]
@@ -235,14 +468,36 @@ mod tests {
         let grandchild = child.new_child()?;
         assert_eq!(grandchild.level(), 2);
         assert_ne!(grandchild.id(), child.id());
-        assert_eq!(grandchild.parent().map(|p| p.as_ptr()), Some(child.as_ptr()));
+        assert_eq!(
+            grandchild.parent().map(|p| p.as_ptr()),
+            Some(child.as_ptr())
+        );
+        Ok(())
+    }
+
+    /// A child's counts show in its parent's, live and after the child is freed.
+    #[test]
+    fn counts_roll_up_and_survive_the_child() -> Result {
+        use crate::agent_ns::counters::Counter;
+        let parent = AgentNamespace::init_ns().new_child()?;
+        let child = parent.new_child()?;
+        let p = parent.session().ok_or(EINVAL)?;
+        let c = child.session().ok_or(EINVAL)?;
+        p.counters.add(Counter::Openat as usize, 2);
+        c.counters.add(Counter::Openat as usize, 5);
+        c.counters.add(Counter::WriteBytes as usize, 4096);
+        assert_eq!(parent.counters().get(Counter::Openat), 7);
+        assert_eq!(child.counters().get(Counter::Openat), 5);
+        drop(child);
+        assert_eq!(parent.counters().get(Counter::Openat), 7);
+        assert_eq!(parent.counters().get(Counter::WriteBytes), 4096);
         Ok(())
     }
 
     #[test]
     fn depth_is_capped() -> Result {
         let mut ns = AgentNamespace::init_ns().new_child()?;
-        while ns.level() < super::MAX_DEPTH {
+        while ns.level() < MAX_DEPTH {
             ns = ns.new_child()?;
         }
         assert_eq!(ns.new_child().err(), Some(ENOSPC));

@@ -5,21 +5,25 @@
 //! `kernel/sys.c` hands every option in `PR_GET_AGENT_SESSION_ID..=PR_GET_AGENT_BUDGET_LIMITS`
 //! to [`agent_ns_prctl`]. Arguments an option does not use must be zero (`EINVAL` otherwise).
 
-use super::{id::ID_BYTES, AgentNamespace};
+use super::{budget::Limits, id::ID_BYTES, AgentNamespace};
 use crate::{
     bindings,
     error::to_result,
     ffi::{c_int, c_long, c_ulong},
+    page::PAGE_SIZE,
     prelude::*,
     uaccess::{UserPtr, UserSlice},
 };
 
 /// Creates a child session of the caller's and moves the calling task into it.
 fn set_agent_ns() -> Result {
+    // SAFETY: No requirements.
+    if !unsafe { bindings::agent_ns_enabled() } {
+        return Err(EOPNOTSUPP);
+    }
     // SAFETY: `current_user_ns()` is valid for the current task; `ns_capable` has no other
     // requirements.
-    if !unsafe { bindings::ns_capable(bindings::current_user_ns(), bindings::CAP_SYS_ADMIN as _) }
-    {
+    if !unsafe { bindings::ns_capable(bindings::current_user_ns(), bindings::CAP_SYS_ADMIN as _) } {
         return Err(EPERM);
     }
     // A session covers whole processes: a thread cannot leave its siblings behind.
@@ -43,6 +47,118 @@ fn put_id(addr: c_ulong, id: super::SessionId) -> Result {
         .write_slice(&id.0)
 }
 
+/// Checks the size userspace gives for a versioned structure: 0 means version 0 (`ver0`
+/// bytes), a size below `ver0` is `EINVAL` and one above a page `E2BIG`.
+fn struct_size(usize: c_ulong, ver0: usize) -> Result<usize> {
+    match usize as usize {
+        0 => Ok(ver0),
+        n if n < ver0 => Err(EINVAL),
+        n if n > PAGE_SIZE => Err(E2BIG),
+        n => Ok(n),
+    }
+}
+
+/// Copies `src` to a user structure of `usize` bytes, as `copy_struct_to_user()` does: a
+/// smaller user structure gets the prefix it knows, a larger one gets zeros past the kernel's.
+fn put_struct(addr: c_ulong, usize: c_ulong, src: &[u8], ver0: usize) -> Result {
+    let usize = struct_size(usize, ver0)?;
+    let n = usize.min(src.len());
+    let mut w = UserSlice::new(UserPtr::from_addr(addr as usize), usize).writer();
+    w.write_slice(&src[..n])?;
+    let zeros = [0u8; 64];
+    let mut left = usize - n;
+    while left > 0 {
+        let k = left.min(zeros.len());
+        w.write_slice(&zeros[..k])?;
+        left -= k;
+    }
+    Ok(())
+}
+
+/// Returns the bytes of a uapi structure.
+///
+/// # Safety
+///
+/// `T` must have no padding.
+unsafe fn as_bytes<T>(v: &T) -> &[u8] {
+    // SAFETY: `v` is valid for `size_of::<T>()` bytes, all initialised (no padding).
+    unsafe { core::slice::from_raw_parts(core::ptr::from_ref(v).cast(), core::mem::size_of::<T>()) }
+}
+
+fn get_counters(addr: c_ulong, usize: c_ulong) -> Result {
+    let c = AgentNamespace::current().counters().to_uapi();
+    // SAFETY: `agent_ns_counters` is nine `u64`s, without padding.
+    let bytes = unsafe { as_bytes(&c) };
+    put_struct(
+        addr,
+        usize,
+        bytes,
+        bindings::AGENT_NS_COUNTERS_SIZE_VER0 as usize,
+    )
+}
+
+fn get_budget(addr: c_ulong, usize: c_ulong) -> Result {
+    let ns = AgentNamespace::current();
+    let b = ns
+        .session()
+        .map(|s| s.budget.limits())
+        .unwrap_or_default()
+        .to_uapi();
+    // SAFETY: `agent_ns_budget` is u64s and two u32s in a row, without padding.
+    let bytes = unsafe { as_bytes(&b) };
+    put_struct(
+        addr,
+        usize,
+        bytes,
+        bindings::AGENT_NS_BUDGET_SIZE_VER0 as usize,
+    )
+}
+
+/// Reads a `struct agent_ns_budget` of `usize` bytes as `copy_struct_from_user()` does: a
+/// smaller structure leaves the newer fields zero, a larger one must be zero past the kernel's
+/// (`E2BIG`). `usize` 0 means version 0; below version 0 is `EINVAL`, above a page `E2BIG`.
+fn read_budget(addr: c_ulong, usize: c_ulong) -> Result<bindings::agent_ns_budget> {
+    let usize = struct_size(usize, bindings::AGENT_NS_BUDGET_SIZE_VER0 as usize)?;
+    let mut b = bindings::agent_ns_budget::default();
+    let ksize = core::mem::size_of_val(&b);
+    let n = usize.min(ksize);
+    // SAFETY: `agent_ns_budget` has no padding and every bit pattern is a valid value.
+    let bytes =
+        unsafe { core::slice::from_raw_parts_mut(core::ptr::from_mut(&mut b).cast::<u8>(), ksize) };
+    UserSlice::new(UserPtr::from_addr(addr as usize), n)
+        .reader()
+        .read_slice(&mut bytes[..n])?;
+    if usize > ksize {
+        // SAFETY: `check_zeroed_user()` only reads user memory through the uaccess routines.
+        let zeroed = unsafe {
+            bindings::check_zeroed_user((addr as usize + ksize) as *const _, usize - ksize)
+        };
+        match zeroed {
+            0 => return Err(E2BIG),
+            e if e < 0 => return Err(Error::from_errno(e)),
+            _ => {}
+        }
+    }
+    Ok(b)
+}
+
+fn set_budget(addr: c_ulong, usize: c_ulong) -> Result {
+    let new = Limits::from_uapi(&read_budget(addr, usize)?)?;
+    let ns = AgentNamespace::current();
+    // The initial session has no budget: it would cover every task.
+    let s = ns.session().ok_or(EINVAL)?;
+    // Tightening is open to every task of the session; loosening needs CAP_SYS_ADMIN over the
+    // session's owner.
+    // SAFETY: `user_ns` is valid while the session lives.
+    if s.budget.limits().loosened_by(&new)
+        && !unsafe { bindings::ns_capable((*ns.as_ptr()).user_ns, bindings::CAP_SYS_ADMIN as _) }
+    {
+        return Err(EPERM);
+    }
+    s.set_limits(new);
+    Ok(())
+}
+
 fn dispatch(option: u32, arg2: c_ulong, arg3: c_ulong, arg4: c_ulong, arg5: c_ulong) -> Result {
     match option {
         bindings::PR_SET_AGENT_NS => {
@@ -61,8 +177,27 @@ fn dispatch(option: u32, arg2: c_ulong, arg3: c_ulong, arg4: c_ulong, arg5: c_ul
             if arg3 != 0 || arg4 != 0 || arg5 != 0 {
                 return Err(EINVAL);
             }
+            // The initial session has no parent: its parent id reads as zeros.
             let ns = AgentNamespace::current();
-            put_id(arg2, ns.parent().ok_or(ENOENT)?.id())
+            put_id(arg2, ns.parent().map_or(super::SessionId::ZERO, |p| p.id()))
+        }
+        bindings::PR_GET_AGENT_COUNTERS => {
+            if arg4 != 0 || arg5 != 0 {
+                return Err(EINVAL);
+            }
+            get_counters(arg2, arg3)
+        }
+        bindings::PR_SET_AGENT_BUDGET_LIMITS => {
+            if arg4 != 0 || arg5 != 0 {
+                return Err(EINVAL);
+            }
+            set_budget(arg2, arg3)
+        }
+        bindings::PR_GET_AGENT_BUDGET_LIMITS => {
+            if arg4 != 0 || arg5 != 0 {
+                return Err(EINVAL);
+            }
+            get_budget(arg2, arg3)
         }
         // Defined in the ABI, not implemented yet.
         _ => Err(EOPNOTSUPP),

@@ -2,7 +2,7 @@
 
 //! The `/proc/$PID/agent_*` files.
 
-use super::AgentNamespace;
+use super::{counters::Counter, AgentNamespace};
 use crate::{bindings, ffi::c_int, prelude::*, seq_file::SeqFile, seq_print};
 
 /// Shows `/proc/$PID/agent_session`: the session id as 32 lowercase hex digits and a newline.
@@ -24,5 +24,37 @@ pub unsafe extern "C" fn proc_agent_session_show(
     // SAFETY: procfs passes a valid seq_file that outlives this call.
     let m = unsafe { SeqFile::from_raw(m) };
     seq_print!(m, "{}\n", ns.id());
+    0
+}
+
+/// Shows `/proc/$PID/agent_counters`: one `name value` line per counter, descendants included,
+/// like `/proc/$PID/io`. The file is mode 0400 and needs `PTRACE_MODE_READ_FSCREDS` access to
+/// the task, as `/proc/$PID/io` does.
+///
+/// # Safety
+///
+/// Called by procfs with a valid `seq_file` and task.
+#[no_mangle]
+pub unsafe extern "C" fn proc_agent_counters_show(
+    m: *mut bindings::seq_file,
+    _ns: *mut bindings::pid_namespace,
+    _pid: *mut bindings::pid,
+    task: *mut bindings::task_struct,
+) -> c_int {
+    // SAFETY: procfs passes a valid task.
+    if !unsafe { bindings::ptrace_may_access(task, bindings::PTRACE_MODE_READ_FSCREDS) } {
+        return EACCES.to_errno();
+    }
+    // SAFETY: procfs passes a valid task.
+    let Some(ns) = (unsafe { AgentNamespace::of_task(task) }) else {
+        return ESRCH.to_errno();
+    };
+    let c = ns.counters();
+    // SAFETY: procfs passes a valid seq_file that outlives this call.
+    let m = unsafe { SeqFile::from_raw(m) };
+    for k in Counter::ALL {
+        seq_print!(m, "{} {}\n", k.name(), c.get(k));
+    }
+    seq_print!(m, "elapsed_ns {}\n", c.elapsed_ns);
     0
 }

@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Session budgets: limits on the counters, enforced where they are crossed.
+//!
+//! A limit on a session covers its whole subtree. A session whose own or an ancestor's budget
+//! limits counter `c` has bit `c` set in its `budget_mask`; for such a session the C hook calls
+//! [`agent_ns_charge`] after its per-CPU add, which walks up the session's ancestors and charges
+//! every budget that limits `c`: one atomic add each. The event that takes a budget past its limit
+//! fires the action once: a tracepoint and a log line, and for `SIGTERM`/`SIGKILL` the signal to
+//! every process of the budget's subtree, sent before the crossing task returns to user space.
+//! Under a fired `SIGKILL` budget, a later event of a task that has no SIGKILL pending yet (it
+//! entered the kernel before the signal landed) queues one on its own process, so no thread of
+//! the subtree gets further than one event past the crossing. The elapsed-time limit is a
+//! per-session hrtimer.
+
+use super::{
+    counters::{Counter, NR_COUNTERS},
+    namespace::{AgentNamespace, Session},
+    tree::TreeGuard,
+};
+use crate::{
+    bindings,
+    ffi::c_int,
+    prelude::*,
+    sync::atomic::{Atomic, Relaxed},
+};
+
+/// What happens when a budget is exceeded (`AGENT_NS_ACTION_*`), in increasing severity.
+pub(crate) const ACTION_LOG: u32 = bindings::AGENT_NS_ACTION_LOG;
+pub(crate) const ACTION_SIGKILL: u32 = bindings::AGENT_NS_ACTION_SIGKILL;
+
+/// Index of the elapsed-time limit in [`Limits::max`] and [`Budget::fired`].
+const ELAPSED: usize = NR_COUNTERS;
+
+/// The limits of a session as userspace sets them; 0 means no limit.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub(crate) struct Limits {
+    /// Limits of the event counters, indexed by [`Counter`], then the elapsed-time limit.
+    pub(crate) max: [u64; NR_COUNTERS + 1],
+    /// The action, `AGENT_NS_ACTION_*`.
+    pub(crate) action: u32,
+}
+
+impl Limits {
+    /// Converts from the uapi layout, rejecting bad actions and reserved bits (`EINVAL`).
+    pub(crate) fn from_uapi(b: &bindings::agent_ns_budget) -> Result<Self> {
+        if b.action > ACTION_SIGKILL || b.reserved != 0 {
+            return Err(EINVAL);
+        }
+        let mut max = [0; NR_COUNTERS + 1];
+        max[Counter::Syscalls as usize] = b.max_syscalls;
+        max[Counter::WriteBytes as usize] = b.max_write_bytes;
+        max[Counter::Openat as usize] = b.max_openat;
+        max[Counter::ReadBytes as usize] = b.max_read_bytes;
+        max[Counter::Connect as usize] = b.max_connect;
+        max[Counter::Unlink as usize] = b.max_unlink;
+        max[Counter::Fork as usize] = b.max_fork;
+        max[Counter::Exec as usize] = b.max_exec;
+        max[ELAPSED] = b.max_elapsed_ns;
+        Ok(Limits {
+            max,
+            action: b.action,
+        })
+    }
+
+    /// Converts to the uapi layout.
+    pub(crate) fn to_uapi(self) -> bindings::agent_ns_budget {
+        let m = |c: Counter| self.max[c as usize];
+        bindings::agent_ns_budget {
+            max_syscalls: m(Counter::Syscalls),
+            max_write_bytes: m(Counter::WriteBytes),
+            max_elapsed_ns: self.max[ELAPSED],
+            action: self.action,
+            reserved: 0,
+            max_openat: m(Counter::Openat),
+            max_read_bytes: m(Counter::ReadBytes),
+            max_connect: m(Counter::Connect),
+            max_unlink: m(Counter::Unlink),
+            max_fork: m(Counter::Fork),
+            max_exec: m(Counter::Exec),
+        }
+    }
+
+    /// Returns whether going from `self` to `new` loosens anything: raises or removes a limit,
+    /// or lowers the action's severity.
+    pub(crate) fn loosened_by(&self, new: &Limits) -> bool {
+        new.action < self.action
+            || self
+                .max
+                .iter()
+                .zip(new.max.iter())
+                .any(|(&old, &new)| old != 0 && (new == 0 || new > old))
+    }
+
+    /// Bit `c` set for every event counter with a limit.
+    fn mask(&self) -> usize {
+        (0..NR_COUNTERS)
+            .filter(|&c| self.max[c] != 0)
+            .fold(0, |m, c| m | 1 << c)
+    }
+}
+
+/// The budget state of a session.
+///
+/// # Invariants
+///
+/// `max` and `action` change only under the tree lock; `used[c]` counts the subtree's events of
+/// counter `c` since its limit was last set (it starts from the subtree's total then); `fired[i]`
+/// is 1 once limit `i`'s action has fired since the limit was last set.
+pub(crate) struct Budget {
+    max: [Atomic<u64>; NR_COUNTERS + 1],
+    action: Atomic<u32>,
+    used: [Atomic<u64>; NR_COUNTERS],
+    fired: [Atomic<u32>; NR_COUNTERS + 1],
+}
+
+impl Budget {
+    /// An empty budget: no limits.
+    pub(crate) fn new() -> Self {
+        Budget {
+            max: [const { Atomic::new(0) }; NR_COUNTERS + 1],
+            action: Atomic::new(ACTION_LOG),
+            used: [const { Atomic::new(0) }; NR_COUNTERS],
+            fired: [const { Atomic::new(0) }; NR_COUNTERS + 1],
+        }
+    }
+
+    /// Returns the current limits.
+    pub(crate) fn limits(&self) -> Limits {
+        Limits {
+            max: core::array::from_fn(|i| self.max[i].load(Relaxed)),
+            action: self.action.load(Relaxed),
+        }
+    }
+
+    fn own_mask(&self) -> usize {
+        self.limits().mask()
+    }
+}
+
+fn signal(action: u32) -> c_int {
+    match action {
+        ACTION_SIGKILL => bindings::SIGKILL as c_int,
+        _ => bindings::SIGTERM as c_int,
+    }
+}
+
+fn counter_name(i: usize) -> &'static CStr {
+    if i == ELAPSED {
+        return c"elapsed_ns";
+    }
+    Counter::ALL[i].c_name()
+}
+
+/// Fires `s`'s action for limit `i`: reports it, and signals the subtree either before the
+/// current task returns to user space (`deferred`) or right away.
+fn fire(s: &Session, i: usize, value: u64, limit: u64, deferred: bool) {
+    let ns = s.ns().as_ptr();
+    let action = s.budget.action.load(Relaxed);
+    // SAFETY: `ns` is a valid session; the name is a static C string.
+    unsafe {
+        bindings::agent_ns_budget_exceeded(ns, counter_name(i).as_char_ptr(), value, limit, action)
+    };
+    if action == ACTION_LOG {
+        return;
+    }
+    if deferred {
+        // SAFETY: `ns` is valid; the call takes its own reference.
+        if unsafe { bindings::agent_ns_kill_before_return(ns, signal(action)) } != 0 {
+            // Could not queue the kill: let the next event try again.
+            s.budget.fired[i].store(0, Relaxed);
+        }
+    } else {
+        // SAFETY: `ns` is valid and we are in process context without locks held.
+        unsafe { bindings::agent_ns_signal_subtree(ns, signal(action)) };
+    }
+}
+
+/// Charges `val` events of counter `c` to every budget of `ns` and its ancestors that limits `c`.
+///
+/// Called by the C hook `agent_ns_count()` when bit `c` of `ns->budget_mask` is set.
+///
+/// # Safety
+///
+/// `ns` must be the current task's session and `c` a valid counter.
+#[no_mangle]
+pub unsafe extern "C" fn agent_ns_charge(ns: *mut bindings::agent_namespace, c: u32, val: u64) {
+    let c = c as usize;
+    // SAFETY: The current task's session is valid while it runs, and so are its ancestors.
+    let mut cur = Some(unsafe { AgentNamespace::from_ptr(ns) });
+    while let Some(a) = cur {
+        if let Some(s) = a.session() {
+            let b = &s.budget;
+            let limit = b.max[c].load(Relaxed);
+            if limit != 0 {
+                let used = b.used[c].fetch_add(val, Relaxed).wrapping_add(val);
+                if used > limit {
+                    if b.fired[c].xchg(1, Relaxed) == 0 {
+                        fire(s, c, used, limit, true);
+                    } else if b.action.load(Relaxed) == ACTION_SIGKILL {
+                        // A straggler past a fired kill budget, which entered the kernel before
+                        // its SIGKILL was pending: make sure its process gets one before it
+                        // returns.
+                        // SAFETY: A null session means the current process only.
+                        unsafe {
+                            bindings::agent_ns_kill_before_return(
+                                core::ptr::null_mut(),
+                                bindings::SIGKILL as c_int,
+                            )
+                        };
+                    }
+                }
+            }
+        }
+        cur = a.parent();
+    }
+}
+
+/// Applies the elapsed-time budget of `ns`; called from the session's timer work.
+///
+/// # Safety
+///
+/// `ns` must be a live session (its free cancels the work before freeing it).
+#[no_mangle]
+pub unsafe extern "C" fn agent_ns_elapsed_expired(ns: *mut bindings::agent_namespace) {
+    // SAFETY: The caller guarantees `ns` is valid.
+    let Some(s) = (unsafe { AgentNamespace::from_ptr(ns) }).session() else {
+        return;
+    };
+    let limit = s.budget.max[ELAPSED].load(Relaxed);
+    if limit != 0 && s.budget.fired[ELAPSED].xchg(1, Relaxed) == 0 {
+        fire(s, ELAPSED, s.elapsed_ns(), limit, false);
+    }
+}
+
+impl Session {
+    /// Sets this session's limits; the caller has checked the permission to loosen.
+    ///
+    /// Limits that are set start counting from the subtree's current totals; a limit already
+    /// exceeded fires at once, before the caller returns to user space.
+    pub(crate) fn set_limits(&self, new: Limits) {
+        let b = &self.budget;
+        let mut crossed = [None; NR_COUNTERS];
+        {
+            let tree = TreeGuard::lock();
+            let mut totals = [0; NR_COUNTERS];
+            self.add_subtree(&tree, &mut totals);
+            b.action.store(new.action, Relaxed);
+            for c in 0..NR_COUNTERS {
+                b.max[c].store(new.max[c], Relaxed);
+                b.used[c].store(totals[c], Relaxed);
+                b.fired[c].store(0, Relaxed);
+                if new.max[c] != 0 && totals[c] > new.max[c] {
+                    crossed[c] = Some(totals[c]);
+                }
+            }
+            b.max[ELAPSED].store(new.max[ELAPSED], Relaxed);
+            b.fired[ELAPSED].store(0, Relaxed);
+            self.update_masks(&tree, self.parent_mask());
+        }
+        // SAFETY: `self.ns()` is a valid session; timer calls may sleep and no lock is held.
+        unsafe {
+            bindings::agent_ns_timer_cancel(self.ns().as_ptr());
+            if new.max[ELAPSED] != 0 {
+                let deadline = self.start_ns().saturating_add(new.max[ELAPSED]);
+                bindings::agent_ns_timer_arm(self.ns().as_ptr(), deadline);
+            }
+        }
+        for (c, used) in crossed.iter().enumerate() {
+            if let Some(used) = *used {
+                if b.fired[c].xchg(1, Relaxed) == 0 {
+                    fire(self, c, used, new.max[c], true);
+                }
+            }
+        }
+    }
+
+    /// Sets `budget_mask` of this session and its descendants from their budgets and
+    /// `parent_mask`, the mask of this session's parent.
+    pub(crate) fn update_masks(&self, tree: &TreeGuard, parent_mask: usize) {
+        let mask = parent_mask | self.budget.own_mask();
+        // SAFETY: `budget_mask` is written only under the tree lock, which `tree` proves held;
+        // the hooks read it with `READ_ONCE()`.
+        unsafe { core::ptr::write_volatile(&raw mut (*self.ns().as_ptr()).budget_mask, mask as _) };
+        self.for_each_child(tree, |child| child.update_masks(tree, mask));
+    }
+}

@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Per-CPU allocations.
+//!
+//! C header: [`include/linux/percpu.h`](srctree/include/linux/percpu.h)
+
+use crate::{alloc::Flags, bindings, prelude::*};
+use core::{
+    marker::PhantomData,
+    mem::{align_of, size_of},
+    ptr::NonNull,
+};
+use pin_init::Zeroable;
+
+/// One zero-initialised `T` for every possible CPU.
+///
+/// The C side addresses the whole object with a `__percpu` pointer ([`PerCpu::as_ptr`]), which
+/// the `this_cpu_*()` operations and `per_cpu_ptr()` turn into one CPU's instance.
+///
+/// # Invariants
+///
+/// `ptr` was returned by `alloc_percpu_gfp()` for `size_of::<T>()` bytes aligned for `T`, is
+/// freed only when the `PerCpu` is dropped, and every CPU's instance is a valid `T` (the
+/// allocation is zero-filled and `T: Zeroable`).
+pub struct PerCpu<T: Zeroable> {
+    ptr: NonNull<T>,
+    _t: PhantomData<T>,
+}
+
+// SAFETY: A `PerCpu<T>` owns its `T`s; sending it sends them.
+unsafe impl<T: Zeroable + Send> Send for PerCpu<T> {}
+
+// SAFETY: Shared access only hands out raw pointers or performs the per-CPU atomic operations
+// below.
+unsafe impl<T: Zeroable + Sync> Sync for PerCpu<T> {}
+
+impl<T: Zeroable> PerCpu<T> {
+    /// Allocates a zeroed `T` for every possible CPU.
+    pub fn new(flags: Flags) -> Result<Self> {
+        // SAFETY: Any size and a power-of-two alignment are valid arguments.
+        let ptr =
+            unsafe { bindings::alloc_percpu_gfp(size_of::<T>(), align_of::<T>(), flags.as_raw()) };
+        // INVARIANT: `alloc_percpu_gfp()` returns zeroed memory or null.
+        Ok(Self {
+            ptr: NonNull::new(ptr.cast()).ok_or(ENOMEM)?,
+            _t: PhantomData,
+        })
+    }
+
+    /// Returns the `__percpu` pointer, for C code using `this_cpu_*()` or `per_cpu_ptr()`.
+    pub fn as_ptr(&self) -> *mut T {
+        self.ptr.as_ptr()
+    }
+
+    /// Returns a raw pointer to `cpu`'s instance.
+    pub fn cpu_ptr(&self, cpu: u32) -> *mut T {
+        // SAFETY: `self.ptr` is a valid per-CPU pointer (type invariant); `per_cpu_ptr()` only
+        // computes an address.
+        unsafe { bindings::per_cpu_ptr(self.ptr.as_ptr().cast(), cpu).cast() }
+    }
+}
+
+/// Iterates over the possible CPUs: every CPU a per-CPU allocation has an instance for.
+pub fn possible_cpus() -> impl Iterator<Item = u32> {
+    let mut next: i32 = -1;
+    core::iter::from_fn(move || {
+        // SAFETY: `cpumask_next_possible()` accepts any CPU number from -1 up.
+        let cpu = unsafe { bindings::cpumask_next_possible(next) };
+        if cpu >= crate::cpu::nr_cpu_ids() {
+            return None;
+        }
+        next = cpu as i32;
+        Some(cpu)
+    })
+}
+
+impl<const N: usize> PerCpu<[u64; N]> {
+    /// Adds `val` to counter `i` of the current CPU, without disabling preemption: one
+    /// `this_cpu_add()`, atomic with respect to migration and interrupts on this CPU.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `i >= N`.
+    #[inline]
+    pub fn add(&self, i: usize, val: u64) {
+        assert!(i < N);
+        // SAFETY: Per-CPU pointers are offsets; `i < N` keeps the address inside the object.
+        unsafe { bindings::this_cpu_add_u64(self.ptr.as_ptr().cast::<u64>().wrapping_add(i), val) }
+    }
+
+    /// Returns counter `i` summed over the possible CPUs (wrapping).
+    ///
+    /// Adds running concurrently on other CPUs may or may not be included; the result never
+    /// sees a torn value.
+    pub fn sum(&self, i: usize) -> u64 {
+        assert!(i < N);
+        possible_cpus().fold(0u64, |acc, cpu| {
+            // SAFETY: `cpu_ptr()` points to a valid `[u64; N]` (type invariant) and `i < N`; a
+            // volatile, aligned 64-bit read is not torn and tolerates concurrent `this_cpu_add()`
+            // on the owning CPU, like `READ_ONCE()`.
+            let v = unsafe { core::ptr::read_volatile(self.cpu_ptr(cpu).cast::<u64>().add(i)) };
+            acc.wrapping_add(v)
+        })
+    }
+
+    /// Returns every counter summed over the possible CPUs.
+    pub fn sum_all(&self) -> [u64; N] {
+        core::array::from_fn(|i| self.sum(i))
+    }
+}
+
+impl<T: Zeroable> Drop for PerCpu<T> {
+    fn drop(&mut self) {
+        // SAFETY: `self.ptr` came from `alloc_percpu_gfp()` and is not used after this.
+        unsafe { bindings::free_percpu(self.ptr.as_ptr().cast()) }
+    }
+}
+
+#[macros::kunit_tests(rust_agent_ns_percpu)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn starts_zeroed_and_sums_adds() -> Result {
+        let c = PerCpu::<[u64; 3]>::new(GFP_KERNEL)?;
+        assert_eq!(c.sum_all(), [0, 0, 0]);
+        for _ in 0..1000 {
+            c.add(1, 3);
+        }
+        c.add(2, u64::MAX);
+        c.add(2, 2);
+        assert_eq!(c.sum_all(), [0, 3000, 1]);
+        Ok(())
+    }
+
+    #[test]
+    fn possible_cpus_are_increasing_and_bounded() {
+        let mut last = None;
+        let mut n = 0;
+        for cpu in possible_cpus() {
+            assert!(cpu < crate::cpu::nr_cpu_ids());
+            assert!(last.map_or(true, |l| cpu > l));
+            last = Some(cpu);
+            n += 1;
+        }
+        assert!(n >= 1);
+    }
+}
