@@ -262,7 +262,11 @@ impl Session {
         unsafe {
             bindings::agent_ns_timer_cancel(self.ns().as_ptr());
             if new.max[ELAPSED] != 0 {
-                let deadline = self.start_ns().saturating_add(new.max[ELAPSED]);
+                // Past KTIME_MAX the timer would wrap to the past: clamp (never fires).
+                let deadline = self
+                    .start_ns()
+                    .saturating_add(new.max[ELAPSED])
+                    .min(i64::MAX as u64);
                 bindings::agent_ns_timer_arm(self.ns().as_ptr(), deadline);
             }
         }

@@ -355,6 +355,25 @@ TEST_F(session, sigterm_budget_terminates)
 	EXPECT_EQ(SIGTERM, wait_signal(pid));
 }
 
+/* A huge elapsed-time limit means "not in this lifetime", not "now". */
+TEST_F(session, huge_elapsed_limit_never_fires)
+{
+	pid_t pid = fork();
+
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		struct agent_ns_budget b = {
+			.action = AGENT_NS_ACTION_SIGKILL, .max_elapsed_ns = ~0ULL,
+		};
+
+		if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0) || set_budget(&b))
+			_exit(1);
+		usleep(200 * 1000);
+		_exit(0);
+	}
+	EXPECT_EQ(0, wait_signal(pid));
+}
+
 TEST_F(session, setting_a_limit_below_usage_fires_at_once)
 {
 	pid_t pid = fork();
