@@ -4,8 +4,10 @@
  *
  * The implementation is Rust (rust/kernel/agent_ns/).  This file holds
  * only what has to be C: the statically initialised initial session that
- * init_nsproxy points at before any initcall has run, and accessors for
- * fields of core structures whose layout the Rust side must not assume.
+ * init_nsproxy points at before any initcall has run, the static keys, the
+ * sysctls and the reaper, the elapsed-time timer, the task-list walks that
+ * send budget signals, the tracepoint, and accessors for fields of core
+ * structures whose layout the Rust side must not assume.
  */
 
 #include <linux/agent_namespaces.h>
