@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 #include <linux/agent_namespaces.h>
 
 static int show(const char *label, const char *path)
@@ -27,6 +28,10 @@ int main(void)
 	unsigned char parent[AGENT_NS_ID_BYTES];
 	int ret = 0;
 
+	if (access("/proc/1/agent_session", F_OK)) {
+		printf("this kernel has no agent namespaces (CONFIG_AGENT_NS is off)\n");
+		return 0;
+	}
 	ret |= show("init task  (/proc/1/agent_session):", "/proc/1/agent_session");
 	ret |= show("this task  (/proc/self/agent_session):", "/proc/self/agent_session");
 	if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0)) {
