@@ -445,7 +445,12 @@ mod tests {
         assert_eq!(c[4], offset_of!(bindings::agent_namespace, id));
         assert_eq!(c[5], size_of::<bindings::ns_common>());
         assert_eq!(c[6], offset_of!(bindings::agent_namespace, pcpu));
+        assert_eq!(c[7], offset_of!(bindings::agent_namespace, budget_mask));
         assert_eq!(offset_of!(Session, ns), 0);
+        assert_eq!(
+            size_of::<bindings::agent_ns_budget>(),
+            bindings::AGENT_NS_BUDGET_SIZE_LATEST as usize
+        );
     }
 
     #[test]
