@@ -4,15 +4,18 @@
  *
  * The implementation is Rust (rust/kernel/agent_ns/).  This file holds
  * only what has to be C: the statically initialised initial session that
- * init_nsproxy points at before any initcall has run, the static keys, the
- * sysctls and the reaper, the elapsed-time timer, the task-list walks that
- * send budget signals, the tracepoint, and accessors for fields of core
+ * init_nsproxy points at before any initcall has run, the nsfs operations
+ * table (a __randomize_layout structure), the static keys, the sysctls and
+ * the reaper, the elapsed-time timer, the task-list walks that send budget
+ * signals, the trace event definitions, and accessors for fields of core
  * structures whose layout the Rust side must not assume.
  */
 
 #include <linux/agent_namespaces.h>
 #include <linux/jump_label_ratelimit.h>
 #include <linux/nsproxy.h>
+#include <linux/nstree.h>
+#include <linux/proc_ns.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
@@ -24,7 +27,12 @@
 #include <linux/user_namespace.h>
 
 #define CREATE_TRACE_POINTS
+#define CREATE_RUST_TRACE_POINTS
 #include <trace/events/agent_ns.h>
+
+/* Generated from <uapi/linux/sched.h> by gen_agent_ns_type_guard.sh. */
+#include "agent_ns_type_guard.h"
+static_assert(AGENT_NS_TYPE == AGENT_NS);
 
 /* Protects the links between sessions; see rust/kernel/agent_ns/tree.rs. */
 DEFINE_SPINLOCK(agent_ns_tree_lock);
@@ -180,18 +188,115 @@ static const struct ctl_table agent_ns_sysctls[] = {
 
 static int __init agent_ns_init(void)
 {
+	__ns_tree_add_raw(&init_agent_ns.ns, &agent_ns_tree);
 	register_sysctl_init("kernel/agent_ns", agent_ns_sysctls);
 	schedule_delayed_work(&agent_ns_reaper, agent_ns_reap_interval * HZ);
 	return 0;
 }
 late_initcall(agent_ns_init);
 
-/* The session every task starts in: id all zeros, never freed. */
+static struct ns_common *agentns_get(struct task_struct *task)
+{
+	struct agent_namespace *ns = task_agent_ns_get(task);
+
+	return ns ? &ns->ns : NULL;
+}
+
+static void agentns_put(struct ns_common *ns)
+{
+	put_agent_ns(to_agent_ns(ns));
+}
+
+/* setns(2): agent_ns_may_enter() decides, this installs. */
+static int agentns_install(struct nsset *nsset, struct ns_common *new)
+{
+	struct agent_namespace *ns = to_agent_ns(new);
+	struct nsproxy *nsproxy = nsset->nsproxy;
+	int err;
+
+	err = agent_ns_may_enter(ns, nsset->cred->user_ns);
+	if (err)
+		return err;
+	get_agent_ns(ns);
+	put_agent_ns(nsproxy->agent_ns);
+	nsproxy->agent_ns = ns;
+	return 0;
+}
+
+static struct user_namespace *agentns_owner(struct ns_common *ns)
+{
+	return to_agent_ns(ns)->user_ns;
+}
+
+/* NS_GET_PARENT: the enclosing session; EPERM at the top, as for pid namespaces. */
+static struct ns_common *agentns_get_parent(struct ns_common *ns)
+{
+	struct agent_namespace *parent = to_agent_ns(ns)->parent;
+
+	if (!parent)
+		return ERR_PTR(-EPERM);
+	return &get_agent_ns(parent)->ns;
+}
+
+const struct proc_ns_operations agentns_operations = {
+	.name		= "agent",
+	.get		= agentns_get,
+	.put		= agentns_put,
+	.install	= agentns_install,
+	.owner		= agentns_owner,
+	.get_parent	= agentns_get_parent,
+};
+
+/*
+ * The session every task starts in: id all zeros, never freed, always
+ * active (its fixed ns_id makes the namespace core leave its reference
+ * counts alone).
+ */
 struct agent_namespace init_agent_ns = {
-	.ns.__ns_ref	= REFCOUNT_INIT(1),
-	.ns.ns_type	= AGENT_NS_TYPE,
+	.ns = {
+		.__ns_ref			= REFCOUNT_INIT(1),
+		.__ns_ref_active		= ATOMIC_INIT(1),
+		.ns_type			= AGENT_NS_TYPE,
+		.ns_id				= AGENT_NS_INIT_ID,
+		.inum				= AGENT_NS_INIT_INO,
+		.ops				= &agentns_operations,
+		.ns_unified_node.ns_list_entry	=
+			LIST_HEAD_INIT(init_agent_ns.ns.ns_unified_node.ns_list_entry),
+		.ns_tree_node.ns_list_entry	=
+			LIST_HEAD_INIT(init_agent_ns.ns.ns_tree_node.ns_list_entry),
+		.ns_owner_node.ns_list_entry	=
+			LIST_HEAD_INIT(init_agent_ns.ns.ns_owner_node.ns_list_entry),
+		.ns_owner_root.ns_list_head	=
+			LIST_HEAD_INIT(init_agent_ns.ns.ns_owner_root.ns_list_head),
+	},
 	.user_ns	= &init_user_ns,
 };
+
+/* Free a session's memory once RCU walkers of the namespace tree are done. */
+void agent_ns_free_rcu(struct agent_namespace *ns)
+{
+	kfree_rcu(ns, ns.ns_rcu);
+}
+
+/**
+ * agent_ns_session_id - the session id of a task
+ * @task: the task
+ * @id:   where to copy the id (all zeros for the initial session)
+ *
+ * For LSMs and audit.  Return: 0, or -ESRCH if @task has exited far
+ * enough to have dropped its namespaces.
+ */
+int agent_ns_session_id(struct task_struct *task, u8 id[AGENT_NS_ID_BYTES])
+{
+	struct agent_namespace *ns = task_agent_ns_get(task);
+
+	if (!ns)
+		return -ESRCH;
+	memcpy(id, ns->id, AGENT_NS_ID_BYTES);
+	put_agent_ns(ns);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(agent_ns_session_id);
 
 /*
  * The calling task's session.  No reference is taken: only current
@@ -307,13 +412,13 @@ int agent_ns_kill_before_return(struct agent_namespace *ns, int sig)
 	return 0;
 }
 
-/* Report a budget crossing: tracepoint and a rate-limited log line. */
-void agent_ns_budget_exceeded(struct agent_namespace *ns, const char *counter,
-			      u64 value, u64 limit, u32 action)
+/* Log a budget crossing (rate-limited); the tracepoint is Rust's. */
+void agent_ns_log_budget_exceeded(struct agent_namespace *ns,
+				  const char *counter, u64 value, u64 limit,
+				  u32 action)
 {
 	static const char * const actions[] = { "log", "SIGTERM", "SIGKILL" };
 
-	trace_agent_budget_exceeded(ns->id, counter, value, limit, action);
 	pr_warn_ratelimited("agent_ns: session %*phN exceeded its %s budget (%llu > %llu): %s\n",
 			    AGENT_NS_ID_BYTES, ns->id, counter, value, limit,
 			    action < ARRAY_SIZE(actions) ? actions[action] : "?");

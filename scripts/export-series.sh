@@ -43,8 +43,10 @@ commit_new "uapi: add <linux/agent_namespaces.h>" \
 and the counter and budget layouts." include/uapi/linux/agent_namespaces.h
 commit_new "agent_ns: add the in-kernel interface and the C glue" \
 	"struct agent_namespace, the statically initialised initial session,
-the Kconfig option and the C helpers the Rust side needs." \
-	include/linux/agent_namespaces.h kernel/agent_namespaces.c \
+the nsfs operations, the trace events, the Kconfig option and the C
+helpers the Rust side needs." \
+	include/linux/agent_namespaces.h include/trace/events/agent_ns.h \
+	kernel/agent_namespaces.c kernel/gen_agent_ns_type_guard.sh \
 	kernel/Kconfig.agent_ns rust/helpers/agent_ns.c
 commit_new "rust: add a per-cpu abstraction" \
 	"PerCpu<T>: a zeroed per-cpu allocation, this_cpu_add() on u64 slots

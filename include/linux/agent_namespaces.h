@@ -17,10 +17,12 @@
 #include <linux/refcount.h>
 #include <linux/sched.h>
 #include <linux/spinlock.h>
+#include <linux/string.h>
 #include <linux/types.h>
 #include <linux/workqueue.h>
 #include <uapi/linux/agent_namespaces.h>
 
+struct nsset;
 struct pid;
 struct pid_namespace;
 struct seq_file;
@@ -29,13 +31,6 @@ struct user_namespace;
 
 /* Deepest nesting below the initial session (as for pid namespaces). */
 #define AGENT_NS_MAX_DEPTH	32
-
-/*
- * ns_common.ns_type of agent namespaces.  Provisional: every bit of the
- * 32-bit clone flag word is taken, so the final tag (and the build-time
- * guard against the CLONE_* flags) comes with the nsfs integration.
- */
-#define AGENT_NS_TYPE		0U
 
 /*
  * Event counters, counted per cpu in the session of the task that causes
@@ -63,7 +58,8 @@ struct agent_ns_pcpu {
 
 /**
  * struct agent_namespace - one agent session
- * @ns:      namespace core; @ns.__ns_ref is the session's only reference count
+ * @ns:      namespace core; @ns.__ns_ref is the session's only reference count,
+ *           untouched for init_agent_ns, which is never freed
  * @parent:  enclosing session (holds a reference); NULL for init_agent_ns
  * @user_ns: owning user namespace (holds a reference)
  * @level:   nesting depth, 0 for init_agent_ns
@@ -97,6 +93,18 @@ struct agent_namespace {
 	bool expired;
 };
 
+static inline struct agent_namespace *to_agent_ns(struct ns_common *ns)
+{
+	return container_of(ns, struct agent_namespace, ns);
+}
+
+/* Why a session ended, as the agent_session_end tracepoint reports it. */
+enum agent_ns_end_reason {
+	AGENT_NS_END_EXIT,	/* its last task exited */
+	AGENT_NS_END_BUDGET,	/* a budget action signalled its tasks */
+	AGENT_NS_END_REAPED,	/* it outlived kernel.agent_ns.max_lifetime */
+};
+
 #ifdef CONFIG_AGENT_NS
 
 extern struct agent_namespace init_agent_ns;
@@ -116,6 +124,9 @@ int proc_agent_session_show(struct seq_file *m, struct pid_namespace *ns,
 			    struct pid *pid, struct task_struct *task);
 int proc_agent_counters_show(struct seq_file *m, struct pid_namespace *ns,
 			     struct pid *pid, struct task_struct *task);
+int proc_agent_intent_show(struct seq_file *m, struct pid_namespace *ns,
+			   struct pid *pid, struct task_struct *task);
+int agent_ns_may_enter(struct agent_namespace *ns, struct user_namespace *user_ns);
 void agent_ns_charge(struct agent_namespace *ns, enum agent_ns_counter c, u64 val);
 void agent_ns_elapsed_expired(struct agent_namespace *ns);
 unsigned int agent_ns_mark_expired(u64 max_lifetime_ns);
@@ -138,8 +149,13 @@ void agent_ns_timer_arm(struct agent_namespace *ns, u64 deadline_ns);
 void agent_ns_timer_cancel(struct agent_namespace *ns);
 int agent_ns_kill_before_return(struct agent_namespace *ns, int sig);
 void agent_ns_signal_subtree(struct agent_namespace *ns, int sig);
-void agent_ns_budget_exceeded(struct agent_namespace *ns, const char *counter,
-			      u64 value, u64 limit, u32 action);
+void agent_ns_log_budget_exceeded(struct agent_namespace *ns,
+				  const char *counter, u64 value, u64 limit,
+				  u32 action);
+void agent_ns_free_rcu(struct agent_namespace *ns);
+
+/* For LSMs and audit: copy @task's session id to @id. */
+int agent_ns_session_id(struct task_struct *task, u8 id[AGENT_NS_ID_BYTES]);
 
 /**
  * agent_ns_count - count an event in the current task's session
@@ -193,13 +209,13 @@ static __always_inline ssize_t agent_ns_count_bytes(enum agent_ns_counter c,
 
 static inline struct agent_namespace *get_agent_ns(struct agent_namespace *ns)
 {
-	refcount_inc(&ns->ns.__ns_ref);
+	__ns_ref_inc(&ns->ns);
 	return ns;
 }
 
 static inline void put_agent_ns(struct agent_namespace *ns)
 {
-	if (ns && refcount_dec_and_test(&ns->ns.__ns_ref))
+	if (ns && __ns_ref_put(&ns->ns))
 		agent_ns_free(ns);
 }
 
@@ -226,6 +242,13 @@ static inline struct agent_namespace *get_agent_ns(struct agent_namespace *ns)
 
 static inline void put_agent_ns(struct agent_namespace *ns)
 {
+}
+
+static inline int agent_ns_session_id(struct task_struct *task,
+				      u8 id[AGENT_NS_ID_BYTES])
+{
+	memset(id, 0, AGENT_NS_ID_BYTES);
+	return 0;
 }
 
 static inline long agent_ns_prctl(int option, unsigned long arg2,

@@ -23,3 +23,8 @@ __rust_helper void rust_helper_list_del(struct list_head *entry)
 {
 	list_del(entry);
 }
+
+__rust_helper bool rust_helper_task_no_new_privs(struct task_struct *p)
+{
+	return task_no_new_privs(p);
+}

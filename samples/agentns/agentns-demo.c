@@ -26,6 +26,7 @@ static int show(const char *label, const char *path)
 int main(void)
 {
 	unsigned char parent[AGENT_NS_ID_BYTES];
+	char link[64] = "";
 	int ret = 0;
 
 	if (access("/proc/1/agent_session", F_OK)) {
@@ -46,5 +47,14 @@ int main(void)
 			printf("%02x", parent[i]);
 		printf("\n");
 	}
+	if (prctl(PR_SET_AGENT_INTENT_TAG, "make-run-demo", 0, 0, 0)) {
+		perror("prctl(PR_SET_AGENT_INTENT_TAG)");
+		return 1;
+	}
+	ret |= show("its intent (/proc/self/agent_intent):", "/proc/self/agent_intent");
+	if (readlink("/proc/self/ns/agent", link, sizeof(link) - 1) > 0)
+		printf("%-34s %s\n", "namespace  (/proc/self/ns/agent):", link);
+	else
+		perror("readlink(/proc/self/ns/agent)");
 	return ret;
 }

@@ -15,6 +15,16 @@
 #define AGENT_NS_INTENT_MAX	63
 
 /*
+ * The namespace type of agent namespaces: what NS_GET_NSTYPE returns and
+ * what setns(2) and listns(2) take to mean "agent namespace".  There is no
+ * CLONE_NEWAGENT: every bit of the 32-bit clone flag word is taken, so
+ * the type is a bit of the CSIGNAL field (as CLONE_NEWTIME is), which
+ * unshare(2) and setns(2) never read as a signal.  Sessions are created
+ * with PR_SET_AGENT_NS, not with clone(2) or unshare(2).
+ */
+#define AGENT_NS_TYPE		0x00000040
+
+/*
  * prctl(2) options.  The numbers are fixed ABI: binaries built against the
  * earlier wintermute header use them.  Unused arguments must be zero.
  */

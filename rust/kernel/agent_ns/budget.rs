@@ -16,6 +16,7 @@
 use super::{
     counters::{Counter, NR_COUNTERS},
     namespace::{AgentNamespace, Session},
+    trace,
     tree::TreeGuard,
 };
 use crate::{
@@ -106,12 +107,14 @@ impl Limits {
 ///
 /// `max` and `action` change only under the tree lock; `used[c]` counts the subtree's events of
 /// counter `c` since its limit was last set (it starts from the subtree's total then); `fired[i]`
-/// is 1 once limit `i`'s action has fired since the limit was last set.
+/// is 1 once limit `i`'s action has fired since the limit was last set; `acted` is 1 once any
+/// `SIGTERM` or `SIGKILL` action has fired, for good.
 pub(crate) struct Budget {
     max: [Atomic<u64>; NR_COUNTERS + 1],
     action: Atomic<u32>,
     used: [Atomic<u64>; NR_COUNTERS],
     fired: [Atomic<u32>; NR_COUNTERS + 1],
+    acted: Atomic<u32>,
 }
 
 impl Budget {
@@ -122,7 +125,13 @@ impl Budget {
             action: Atomic::new(ACTION_LOG),
             used: [const { Atomic::new(0) }; NR_COUNTERS],
             fired: [const { Atomic::new(0) }; NR_COUNTERS + 1],
+            acted: Atomic::new(0),
         }
+    }
+
+    /// Returns whether a `SIGTERM` or `SIGKILL` action of this budget has ever fired.
+    pub(crate) fn acted(&self) -> bool {
+        self.acted.load(Relaxed) != 0
     }
 
     /// Returns the current limits.
@@ -145,7 +154,7 @@ fn signal(action: u32) -> c_int {
     }
 }
 
-fn counter_name(i: usize) -> &'static CStr {
+pub(crate) fn counter_name(i: usize) -> &'static CStr {
     if i == ELAPSED {
         return c"elapsed_ns";
     }
@@ -157,13 +166,21 @@ fn counter_name(i: usize) -> &'static CStr {
 fn fire(s: &Session, i: usize, value: u64, limit: u64, deferred: bool) {
     let ns = s.ns().as_ptr();
     let action = s.budget.action.load(Relaxed);
+    trace::budget_exceeded(s.ns(), i, value, limit, action);
     // SAFETY: `ns` is a valid session; the name is a static C string.
     unsafe {
-        bindings::agent_ns_budget_exceeded(ns, counter_name(i).as_char_ptr(), value, limit, action)
+        bindings::agent_ns_log_budget_exceeded(
+            ns,
+            counter_name(i).as_char_ptr(),
+            value,
+            limit,
+            action,
+        )
     };
     if action == ACTION_LOG {
         return;
     }
+    s.budget.acted.store(1, Relaxed);
     if deferred {
         // SAFETY: `ns` is valid; the call takes its own reference.
         if unsafe { bindings::agent_ns_kill_before_return(ns, signal(action)) } != 0 {

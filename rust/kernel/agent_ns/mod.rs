@@ -15,17 +15,23 @@
 //! - [`counters`]: the event counters and their roll-up into ancestors,
 //! - [`budget`]: limits on the counters, enforced at the crossing event,
 //! - [`tree`]: the lock over the links between sessions,
+//! - [`intent`]: the intent tag,
+//! - [`nsfs`]: who may enter a session through `/proc/$PID/ns/agent`,
 //! - [`prctl`]: the `PR_*AGENT*` prctl options,
-//! - [`proc`]: the `/proc/$PID/agent_*` files.
+//! - [`proc`]: the `/proc/$PID/agent_*` files,
+//! - [`trace`]: the `agent_ns:*` tracepoints.
 //!
 //! See `Documentation/admin-guide/agent-namespaces.rst`.
 
 pub mod budget;
 pub mod counters;
 pub mod id;
+pub mod intent;
 pub mod namespace;
+pub mod nsfs;
 pub mod prctl;
 pub mod proc;
+mod trace;
 mod tree;
 
 pub use id::SessionId;

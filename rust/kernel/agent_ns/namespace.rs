@@ -8,16 +8,19 @@ use super::{
     budget::Budget,
     counters::{self, Snapshot, NR_COUNTERS},
     id::SessionId,
+    intent::IntentTag,
+    trace::{self, EndReason},
     tree::TreeGuard,
 };
 use crate::{
     bindings,
     error::to_result,
+    new_spinlock,
     percpu::PerCpu,
     prelude::*,
     sync::{
         aref::{ARef, AlwaysRefCounted},
-        Refcount,
+        Refcount, SpinLock,
     },
     time::{BootTime, Instant},
     types::Opaque,
@@ -42,8 +45,8 @@ pub const MAX_DEPTH: u32 = bindings::AGENT_NS_MAX_DEPTH;
 ///   (level 0), or the `ns` field of a [`Session`] allocated by [`AgentNamespace::new_child`]
 ///   (level > 0).
 /// - `ns.__ns_ref`, the namespace core's reference count, is the only reference count: the
-///   session is freed by [`agent_ns_free`] when it drops to zero, which never happens for
-///   `init_agent_ns` because its initial reference is never put.
+///   session is freed by [`agent_ns_free`] when it drops to zero. `init_agent_ns` is never freed
+///   and, as for every initial namespace, its count is never touched.
 /// - `id`, `level`, `parent`, `user_ns` and `pcpu` never change after initialisation. `parent`
 ///   is null only for `init_agent_ns` and otherwise holds a reference on the parent session;
 ///   `user_ns` holds a reference on the owning user namespace; `pcpu` is null for
@@ -65,6 +68,9 @@ pub struct AgentNamespace {
 ///   into `agent_ns_roots`, and unlinked (and the session's counts folded into the parent's
 ///   `dead`) under the tree lock before the session is freed; `children` lists the live child
 ///   sessions. The lists and `dead` are only accessed with the tree lock held.
+/// - While the session exists it is in the namespace tree (`agent_ns_tree`, for `listns(2)`) and
+///   holds an active reference on its parent, so that a session with live sub-sessions stays
+///   listed.
 #[repr(C)]
 #[pin_data]
 pub(crate) struct Session {
@@ -78,6 +84,8 @@ pub(crate) struct Session {
     children: Opaque<bindings::list_head>,
     dead: UnsafeCell<[u64; NR_COUNTERS]>,
     pub(crate) budget: Budget,
+    #[pin]
+    intent: SpinLock<IntentTag>,
 }
 
 // SAFETY: The fields of a session are immutable after initialisation, atomic, per-CPU, or
@@ -139,6 +147,12 @@ impl AgentNamespace {
     pub fn level(&self) -> u32 {
         // SAFETY: `level` is immutable after initialisation (type invariant).
         unsafe { (*self.as_ptr()).level }
+    }
+
+    /// Returns the owning user namespace.
+    pub fn user_ns(&self) -> *mut bindings::user_namespace {
+        // SAFETY: `user_ns` is immutable after initialisation (type invariant).
+        unsafe { (*self.as_ptr()).user_ns }
     }
 
     /// Returns the parent session, `None` for the initial session.
@@ -225,7 +239,7 @@ impl AgentNamespace {
                             to_result(bindings::__ns_common_init(
                                 &raw mut (*slot).ns,
                                 bindings::AGENT_NS_TYPE,
-                                ptr::null(),
+                                &raw const bindings::agentns_operations,
                                 0,
                             ))
                         }
@@ -239,6 +253,7 @@ impl AgentNamespace {
                 children <- Opaque::ffi_init(|p| unsafe { bindings::INIT_LIST_HEAD(p) }),
                 dead: UnsafeCell::new([0; NR_COUNTERS]),
                 budget: Budget::new(),
+                intent <- new_spinlock!(IntentTag::EMPTY, "agent_ns_intent"),
             }),
             GFP_KERNEL,
         )?;
@@ -269,11 +284,38 @@ impl AgentNamespace {
                 (*session).update_masks(&tree, (*session).parent_mask());
             }
         }
-        // SAFETY: The C hooks start counting for this session through `pcpu` now.
-        unsafe { bindings::agent_ns_activate() };
+        // SAFETY: `session` is fully initialised: the namespace core may list it, by a new
+        // namespace id; the active reference on the parent is dropped by `agent_ns_free`. The C
+        // hooks start counting for this session through `pcpu` now.
+        unsafe {
+            let ns = &raw mut (*(*session).ns.as_ptr()).ns;
+            bindings::__ns_tree_gen_id(ns, 0);
+            bindings::__ns_tree_add_raw(ns, &raw mut bindings::agent_ns_tree);
+            bindings::__ns_ref_active_get(&raw mut (*self.as_ptr()).ns);
+            bindings::agent_ns_activate();
+        }
         // SAFETY: `session` is valid and `__ns_common_init()` set the reference count to 1,
         // which the returned `ARef` now owns.
-        Ok(unsafe { ARef::from_raw(NonNull::new_unchecked(session.cast())) })
+        let child: ARef<Self> = unsafe { ARef::from_raw(NonNull::new_unchecked(session.cast())) };
+        trace::session_start(&child, self);
+        Ok(child)
+    }
+
+    /// Returns why the session is ending: the reaper or a budget action against it or an
+    /// ancestor, else the exit of its last task.
+    fn end_reason(&self) -> EndReason {
+        let mut cur = Some(self);
+        while let Some(ns) = cur {
+            // SAFETY: `expired` is only ever set, and read with `READ_ONCE()`.
+            if unsafe { ptr::read_volatile(&raw const (*ns.as_ptr()).expired) } {
+                return EndReason::Reaped;
+            }
+            if ns.session().is_some_and(|s| s.budget.acted()) {
+                return EndReason::Budget;
+            }
+            cur = ns.parent();
+        }
+        EndReason::Exit
     }
 }
 
@@ -291,6 +333,19 @@ impl Session {
             core::ptr::read_volatile(&raw const (*(*self.ns.as_ptr()).parent).budget_mask)
         };
         mask as usize
+    }
+
+    /// Returns the intent tag.
+    pub(crate) fn intent(&self) -> IntentTag {
+        *self.intent.lock()
+    }
+
+    /// Replaces the intent tag and reports the change on `agent_ns:agent_intent_set`, in the
+    /// order the changes happen.
+    pub(crate) fn set_intent(&self, new: IntentTag) {
+        let mut tag = self.intent.lock();
+        let old = core::mem::replace(&mut *tag, new);
+        trace::intent_set(&self.ns, old.as_cstr(), new.as_cstr());
     }
 
     /// Returns the `CLOCK_BOOTTIME` nanoseconds at which the session was created.
@@ -369,13 +424,16 @@ pub extern "C" fn agent_ns_mark_expired(max_lifetime_ns: u64) -> u32 {
 // SAFETY: Sessions are always reference counted through `ns.__ns_ref` (type invariant).
 unsafe impl AlwaysRefCounted for AgentNamespace {
     fn inc_ref(&self) {
-        self.refcount().inc();
+        // The initial session's count is never touched, as `get_agent_ns()` does.
+        if self.level() > 0 {
+            self.refcount().inc();
+        }
     }
 
     unsafe fn dec_ref(obj: NonNull<Self>) {
         // SAFETY: The caller owns a reference, so the object is valid.
         let ns = unsafe { obj.as_ref() };
-        if ns.refcount().dec_and_test() {
+        if ns.level() > 0 && ns.refcount().dec_and_test() {
             // SAFETY: That was the last reference.
             unsafe { agent_ns_free(ns.as_ptr()) };
         }
@@ -385,7 +443,8 @@ unsafe impl AlwaysRefCounted for AgentNamespace {
 /// Frees a session whose last reference is gone; called by `put_agent_ns()`.
 ///
 /// Its counts move into its parent's, so that a parent's counters keep what its exited
-/// sub-sessions did.
+/// sub-sessions did, and `agent_ns:agent_session_end` reports them. The memory is freed after an
+/// RCU grace period, for `listns(2)`, which walks the namespace tree under RCU.
 ///
 /// # Safety
 ///
@@ -401,27 +460,33 @@ pub unsafe extern "C" fn agent_ns_free(ns: *mut bindings::agent_namespace) {
     unsafe { bindings::agent_ns_timer_cancel(ns) };
     // SAFETY: `parent` of a non-initial session is a valid session we hold a reference on.
     let parent = unsafe { AgentNamespace::from_ptr((*ns).parent) };
+    let reason = session.ns().end_reason();
+    let mut mine = [0; NR_COUNTERS];
     let tree = TreeGuard::lock();
+    counters::accumulate(&mut mine, &session.counters.sum_all());
+    // SAFETY: `dead` fields are protected by the tree lock, which is held; our children are all
+    // gone (each held a reference on us).
+    unsafe { counters::accumulate(&mut mine, &*session.dead.get()) };
     if let Some(p) = parent.session() {
-        let mut mine = [0; NR_COUNTERS];
-        counters::accumulate(&mut mine, &session.counters.sum_all());
-        // SAFETY: `dead` fields are protected by the tree lock, which is held; our children are
-        // all gone (each held a reference on us).
-        unsafe {
-            counters::accumulate(&mut mine, &*session.dead.get());
-            counters::accumulate(&mut *p.dead.get(), &mine);
-        }
+        // SAFETY: As above.
+        unsafe { counters::accumulate(&mut *p.dead.get(), &mine) };
     }
     // SAFETY: `sibling` is linked (into the parent's children or the roots) under the lock.
     unsafe { bindings::list_del(session.sibling.get()) };
     drop(tree);
-    // SAFETY: Nobody references the session any more; it was allocated as a `KBox<Session>` and
-    // holds references on its parent and user namespace (type invariants).
+    trace::session_end(session.ns(), &mine, session.elapsed_ns(), reason);
+    // SAFETY: Nobody references the session any more; it was allocated as a `KBox<Session>`, is
+    // in the namespace tree, and holds an active reference and a reference on its parent and a
+    // reference on its user namespace (type invariants). RCU walkers of the namespace tree may
+    // still read its `ns_common`, which has no destructor: only the memory must wait for them.
     unsafe {
+        bindings::__ns_tree_remove(&raw mut (*ns).ns, &raw mut bindings::agent_ns_tree);
+        bindings::__ns_ref_active_put(&raw mut (*parent.as_ptr()).ns);
         bindings::__ns_common_free(&raw mut (*ns).ns);
         bindings::dec_ucount((*ns).ucounts, bindings::ucount_type_UCOUNT_AGENT_NAMESPACES);
         bindings::put_user_ns((*ns).user_ns);
-        drop(KBox::from_raw(ptr::from_ref(session).cast_mut()));
+        ptr::drop_in_place(ptr::from_ref(session).cast_mut());
+        bindings::agent_ns_free_rcu(ns);
         bindings::agent_ns_deactivate();
         AgentNamespace::dec_ref(NonNull::from(parent));
     }
@@ -496,6 +561,32 @@ mod tests {
         drop(child);
         assert_eq!(parent.counters().get(Counter::Openat), 7);
         assert_eq!(parent.counters().get(Counter::WriteBytes), 4096);
+        Ok(())
+    }
+
+    /// The exported `agent_ns_session_id()` reads what Rust reads, and a new session's namespace
+    /// core is set up for nsfs: its own id and inode, the agent type, and a reason to end.
+    #[test]
+    fn in_kernel_api_and_nsfs_fields() -> Result {
+        let mut id = [0xffu8; crate::agent_ns::id::ID_BYTES];
+        // SAFETY: `current` is valid and `id` has room for a session id.
+        let ret =
+            unsafe { bindings::agent_ns_session_id(bindings::get_current(), id.as_mut_ptr()) };
+        assert_eq!(ret, 0);
+        assert_eq!(id, AgentNamespace::current().id().0);
+        let init = AgentNamespace::init_ns();
+        let child = init.new_child()?;
+        // SAFETY: Both sessions are valid; their namespace cores are initialised.
+        let (c, i) = unsafe { (&(*child.as_ptr()).ns, &(*init.as_ptr()).ns) };
+        assert_eq!(c.ns_type, bindings::AGENT_NS_TYPE);
+        assert_eq!(i.ns_type, bindings::AGENT_NS_TYPE);
+        assert_ne!(c.inum, i.inum);
+        assert_eq!(
+            i.inum,
+            bindings::init_ns_ino_AGENT_NS_INIT_INO as crate::ffi::c_uint
+        );
+        assert_eq!(child.user_ns(), init.user_ns());
+        assert_eq!(child.end_reason(), super::EndReason::Exit);
         Ok(())
     }
 

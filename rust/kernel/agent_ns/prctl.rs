@@ -5,7 +5,7 @@
 //! `kernel/sys.c` hands every option in `PR_GET_AGENT_SESSION_ID..=PR_GET_AGENT_BUDGET_LIMITS`
 //! to [`agent_ns_prctl`]. Arguments an option does not use must be zero (`EINVAL` otherwise).
 
-use super::{budget::Limits, id::ID_BYTES, AgentNamespace};
+use super::{budget::Limits, id::ID_BYTES, intent::IntentTag, AgentNamespace};
 use crate::{
     bindings,
     error::to_result,
@@ -16,14 +16,22 @@ use crate::{
 };
 
 /// Creates a child session of the caller's and moves the calling task into it.
+///
+/// Open to `CAP_SYS_ADMIN` in the caller's user namespace, which owns the new session, and to
+/// any task with `no_new_privs`: as with seccomp filters and Landlock rulesets, a session only
+/// adds accounting and limits, and every charge rolls up into the caller's current session, so
+/// entering one gains nothing.
 fn set_agent_ns() -> Result {
     // SAFETY: No requirements.
     if !unsafe { bindings::agent_ns_enabled() } {
         return Err(EOPNOTSUPP);
     }
-    // SAFETY: `current_user_ns()` is valid for the current task; `ns_capable` has no other
-    // requirements.
-    if !unsafe { bindings::ns_capable(bindings::current_user_ns(), bindings::CAP_SYS_ADMIN as _) } {
+    // SAFETY: `current` and `current_user_ns()` are valid for the current task.
+    let allowed = unsafe {
+        bindings::task_no_new_privs(bindings::get_current())
+            || bindings::ns_capable(bindings::current_user_ns(), bindings::CAP_SYS_ADMIN as _)
+    };
+    if !allowed {
         return Err(EPERM);
     }
     // A session covers whole processes: a thread cannot leave its siblings behind.
@@ -159,6 +167,26 @@ fn set_budget(addr: c_ulong, usize: c_ulong) -> Result {
     Ok(())
 }
 
+/// Sets the intent tag of the caller's session; the initial session has none (`EINVAL`).
+fn set_intent(addr: c_ulong) -> Result {
+    let tag = IntentTag::from_user(addr as usize)?;
+    AgentNamespace::current()
+        .session()
+        .ok_or(EINVAL)?
+        .set_intent(tag);
+    Ok(())
+}
+
+/// Copies the intent tag of the caller's session, NUL-padded to `AGENT_NS_INTENT_MAX + 1` bytes.
+fn get_intent(addr: c_ulong) -> Result {
+    let ns = AgentNamespace::current();
+    let tag = ns.session().map_or(IntentTag::EMPTY, |s| s.intent());
+    let buf = tag.padded();
+    UserSlice::new(UserPtr::from_addr(addr as usize), buf.len())
+        .writer()
+        .write_slice(buf)
+}
+
 fn dispatch(option: u32, arg2: c_ulong, arg3: c_ulong, arg4: c_ulong, arg5: c_ulong) -> Result {
     match option {
         bindings::PR_SET_AGENT_NS => {
@@ -199,8 +227,19 @@ fn dispatch(option: u32, arg2: c_ulong, arg3: c_ulong, arg4: c_ulong, arg5: c_ul
             }
             get_budget(arg2, arg3)
         }
-        // Defined in the ABI, not implemented yet.
-        _ => Err(EOPNOTSUPP),
+        bindings::PR_SET_AGENT_INTENT_TAG => {
+            if arg3 != 0 || arg4 != 0 || arg5 != 0 {
+                return Err(EINVAL);
+            }
+            set_intent(arg2)
+        }
+        bindings::PR_GET_AGENT_INTENT_TAG => {
+            if arg3 != 0 || arg4 != 0 || arg5 != 0 {
+                return Err(EINVAL);
+            }
+            get_intent(arg2)
+        }
+        _ => Err(EINVAL),
     }
 }
 

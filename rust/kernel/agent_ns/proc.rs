@@ -2,8 +2,8 @@
 
 //! The `/proc/$PID/agent_*` files.
 
-use super::{counters::Counter, AgentNamespace};
-use crate::{bindings, ffi::c_int, prelude::*, seq_file::SeqFile, seq_print};
+use super::{counters::Counter, intent::IntentTag, AgentNamespace};
+use crate::{bindings, ffi::c_int, prelude::*, seq_file::SeqFile, seq_print, str::BStr};
 
 /// Shows `/proc/$PID/agent_session`: the session id as 32 lowercase hex digits and a newline.
 ///
@@ -24,6 +24,29 @@ pub unsafe extern "C" fn proc_agent_session_show(
     // SAFETY: procfs passes a valid seq_file that outlives this call.
     let m = unsafe { SeqFile::from_raw(m) };
     seq_print!(m, "{}\n", ns.id());
+    0
+}
+
+/// Shows `/proc/$PID/agent_intent`: the intent tag of the task's session and a newline.
+///
+/// # Safety
+///
+/// Called by procfs with a valid `seq_file` and task.
+#[no_mangle]
+pub unsafe extern "C" fn proc_agent_intent_show(
+    m: *mut bindings::seq_file,
+    _ns: *mut bindings::pid_namespace,
+    _pid: *mut bindings::pid,
+    task: *mut bindings::task_struct,
+) -> c_int {
+    // SAFETY: procfs passes a valid task.
+    let Some(ns) = (unsafe { AgentNamespace::of_task(task) }) else {
+        return ESRCH.to_errno();
+    };
+    let tag = ns.session().map_or(IntentTag::EMPTY, |s| s.intent());
+    // SAFETY: procfs passes a valid seq_file that outlives this call.
+    let m = unsafe { SeqFile::from_raw(m) };
+    seq_print!(m, "{}\n", BStr::from_bytes(tag.as_bytes()));
     0
 }
 

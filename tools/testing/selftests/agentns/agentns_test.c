@@ -248,10 +248,13 @@ TEST(bad_pointer_is_efault)
 	munmap(ro, 4096);
 }
 
-TEST(unimplemented_options_are_eopnotsupp)
+/* The options around the PR_*AGENT* range are not ours: plain EINVAL. */
+TEST(neighbours_of_the_option_range_are_einval)
 {
-	EXPECT_EQ(-1, prctl(PR_SET_AGENT_INTENT_TAG, 0, 0, 0, 0));
-	EXPECT_EQ(EOPNOTSUPP, errno);
+	EXPECT_EQ(-1, prctl(PR_AGENT_BASE, 0, 0, 0, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, prctl(PR_GET_AGENT_BUDGET_LIMITS + 1, 0, 0, 0, 0));
+	EXPECT_EQ(EINVAL, errno);
 }
 
 /* On a kernel without the feature every test is skipped (exit code 4). */
