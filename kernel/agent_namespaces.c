@@ -65,19 +65,50 @@ bool agent_ns_enabled(void)
 	return !static_branch_unlikely(&agent_ns_disabled);
 }
 
+/*
+ * agent_ns=off on the kernel command line: the feature is inert from boot,
+ * as with kernel.agent_ns.enabled=0, and the sysctl cannot turn it on.
+ */
+static bool agent_ns_boot_off __ro_after_init;
+
+static int __init agent_ns_setup(char *str)
+{
+	bool on;
+
+	if (kstrtobool(str, &on))
+		pr_warn("agent_ns: ignoring agent_ns=%s (expected on or off)\n", str);
+	else
+		agent_ns_boot_off = !on;
+	return 1;
+}
+__setup("agent_ns=", agent_ns_setup);
+
 static int agent_ns_enabled_handler(const struct ctl_table *table, int write,
 				    void *buffer, size_t *lenp, loff_t *ppos)
 {
-	int ret;
+	int ret, val;
+	const struct ctl_table t = {
+		.data	= &val,
+		.maxlen	= sizeof(val),
+		.extra1	= SYSCTL_ZERO,
+		.extra2	= SYSCTL_ONE,
+	};
 
 	mutex_lock(&agent_ns_sysctl_lock);
-	ret = proc_dointvec_minmax(table, write, buffer, lenp, ppos);
-	if (!ret && write) {
-		if (agent_ns_enabled_sysctl)
-			static_branch_disable(&agent_ns_disabled);
-		else
-			static_branch_enable(&agent_ns_disabled);
+	val = agent_ns_enabled_sysctl;
+	ret = proc_dointvec_minmax(&t, write, buffer, lenp, ppos);
+	if (ret || !write)
+		goto out;
+	if (val && agent_ns_boot_off) {
+		ret = -EPERM;
+		goto out;
 	}
+	agent_ns_enabled_sysctl = val;
+	if (val)
+		static_branch_disable(&agent_ns_disabled);
+	else
+		static_branch_enable(&agent_ns_disabled);
+out:
 	mutex_unlock(&agent_ns_sysctl_lock);
 	return ret;
 }
@@ -188,6 +219,11 @@ static const struct ctl_table agent_ns_sysctls[] = {
 
 static int __init agent_ns_init(void)
 {
+	if (agent_ns_boot_off) {
+		agent_ns_enabled_sysctl = 0;
+		static_branch_enable(&agent_ns_disabled);
+		pr_info("agent_ns: off (agent_ns=off on the kernel command line)\n");
+	}
 	__ns_tree_add_raw(&init_agent_ns.ns, &agent_ns_tree);
 	register_sysctl_init("kernel/agent_ns", agent_ns_sysctls);
 	schedule_delayed_work(&agent_ns_reaper, agent_ns_reap_interval * HZ);

@@ -107,4 +107,23 @@ else
 	fi
 fi
 
+# agent_ns=off on the command line: the kernel boots with the feature inert.
+stage "check: boot with agent_ns=off"
+payload='echo "enabled=$(cat /proc/sys/kernel/agent_ns/enabled)"; if echo 1 >/proc/sys/kernel/agent_ns/enabled 2>/dev/null; then echo sysctl-on=accepted; else echo sysctl-on=refused; fi; /extra/agentns-demo; echo "demo-exit=$?"'
+set +e
+bash "$AGENTNS_ROOT/scripts/vm.sh" -t 300 -x "$guest" -a "agent_ns=off" -- "$payload" 2>&1 |
+	tr -d '\r' >"$RESULTS/boot-off.out"
+vmrc=${PIPESTATUS[0]}
+set -e
+cp "$CACHE/runs/latest/console.log" "$RESULTS/boot-off-console.log" 2>/dev/null || true
+if [ "$vmrc" = 0 ] && grep -qx 'enabled=0' "$RESULTS/boot-off.out" &&
+	grep -qx 'sysctl-on=refused' "$RESULTS/boot-off.out" &&
+	grep -q 'PR_SET_AGENT_NS.*Operation not supported' "$RESULTS/boot-off.out" &&
+	grep -q 'agent_ns: off (agent_ns=off' "$RESULTS/boot-off-console.log"; then
+	record "guest: agent_ns=off boots with the feature inert" ok
+else
+	record "guest: agent_ns=off boots with the feature inert" fail "see $RESULTS/boot-off.out"
+	cat "$RESULTS/boot-off.out"
+fi
+
 finish

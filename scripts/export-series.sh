@@ -41,10 +41,15 @@ commit_new() {
 commit_new "uapi: add <linux/agent_namespaces.h>" \
 	"The userspace ABI of agent namespaces: the PR_*AGENT* prctl options
 and the counter and budget layouts." include/uapi/linux/agent_namespaces.h
+# The agent_ns= boot parameter is documented in the commit that adds it,
+# as checkpatch asks.
+params=$(ls "$AGENTNS_ROOT"/patches/*-kernel-parameters-*.patch)
+"${G[@]}" apply "$params"
+"${G[@]}" add Documentation/admin-guide/kernel-parameters.txt
 commit_new "agent_ns: add the in-kernel interface and the C glue" \
 	"struct agent_namespace, the statically initialised initial session,
-the nsfs operations, the trace events, the Kconfig option and the C
-helpers the Rust side needs." \
+the nsfs operations, the trace events, the Kconfig option, the
+agent_ns= boot parameter and the C helpers the Rust side needs." \
 	include/linux/agent_namespaces.h include/trace/events/agent_ns.h \
 	kernel/agent_namespaces.c kernel/gen_agent_ns_type_guard.sh \
 	kernel/Kconfig.agent_ns rust/helpers/agent_ns.c
@@ -57,6 +62,7 @@ commit_new "rust: agent_ns: add the agent namespace implementation" \
 counters and their roll-up into ancestors, the prctl options and the
 /proc files, in Rust." rust/kernel/agent_ns
 for p in "$AGENTNS_ROOT"/patches/*.patch; do
+	[ "$p" = "$params" ] && continue
 	"${G[@]}" am -q --whitespace=nowarn "$p" ||
 		die "$(basename "$p") does not apply on top of the new files"
 done
