@@ -4,7 +4,9 @@
 #
 #   AGENT_NS=n      build with CONFIG_AGENT_NS off
 #   KCONFIG=FILE    start from a full configuration (a distro's) instead of
-#                   tinyconfig + scripts/vm.config
+#                   tinyconfig + scripts/vm.config; scripts/distro.config
+#                   is merged on top of it
+#   CONFIG_ONLY=1   write $BUILD/.config and stop
 . "$(dirname "$0")/common.sh"
 
 bash "$AGENTNS_ROOT/scripts/apply.sh"
@@ -21,21 +23,31 @@ else
 	grep -v '^CONFIG_AGENT_NS=' "$AGENTNS_ROOT/tools/testing/selftests/agentns/config" >"$frag"
 	echo "# CONFIG_AGENT_NS is not set" >>"$frag"
 fi
+# Every build is linux-wintermute: uname -r and the packages say so.
+printf 'CONFIG_LOCALVERSION="-wintermute"\n# CONFIG_LOCALVERSION_AUTO is not set\n' >>"$frag"
 if [ -n "${KCONFIG:-}" ]; then
 	cp "$KCONFIG" "$CFG/.config"
-	set -- "$frag"
+	# No KUnit in a kernel for real machines: its tests run at boot.
+	sed -i '/^CONFIG_KUNIT=/d' "$frag"
+	set -- "$AGENTNS_ROOT/scripts/distro.config" "$frag"
+	required=("$frag")
 else
 	"${KMAKE[@]}" -s O="$CFG" tinyconfig >/dev/null
 	set -- "$AGENTNS_ROOT/scripts/vm.config" "$frag"
+	required=("$@")
 fi
 (cd "$CFG" && KCONFIG_CONFIG=.config "$TREE/scripts/kconfig/merge_config.sh" -m .config "$@" >/dev/null)
 "${KMAKE[@]}" -s O="$CFG" olddefconfig >/dev/null
 # Every option we asked for must have survived olddefconfig.
-want=$(grep -h '^CONFIG_' "$@" | sort -u)
+want=$(grep -h '^CONFIG_' "${required[@]}" | sort -u)
 miss=$(comm -23 <(echo "$want") <(grep '^CONFIG_' "$CFG/.config" | sort -u))
 [ -z "$miss" ] || die "configuration lost options (missing dependencies?):
 $miss"
 cmp -s "$CFG/.config" "$BUILD/.config" || cp "$CFG/.config" "$BUILD/.config"
+if [ -n "${CONFIG_ONLY:-}" ]; then
+	stage "build: configuration written to $BUILD/.config"
+	exit 0
+fi
 
 log=$LOGDIR/build-$(basename "$BUILD").log
 stage "build: bzImage (AGENT_NS=$AGENT_NS, -j$JOBS, log $log)"

@@ -107,23 +107,57 @@ else
 	fi
 fi
 
-# agent_ns=off on the command line: the kernel boots with the feature inert.
-stage "check: boot with agent_ns=off"
-payload='echo "enabled=$(cat /proc/sys/kernel/agent_ns/enabled)"; if echo 1 >/proc/sys/kernel/agent_ns/enabled 2>/dev/null; then echo sysctl-on=accepted; else echo sysctl-on=refused; fi; /extra/agentns-demo; echo "demo-exit=$?"'
-set +e
-bash "$AGENTNS_ROOT/scripts/vm.sh" -t 300 -x "$guest" -a "agent_ns=off" -- "$payload" 2>&1 |
-	tr -d '\r' >"$RESULTS/boot-off.out"
-vmrc=${PIPESTATUS[0]}
-set -e
-cp "$CACHE/runs/latest/console.log" "$RESULTS/boot-off-console.log" 2>/dev/null || true
-if [ "$vmrc" = 0 ] && grep -qx 'enabled=0' "$RESULTS/boot-off.out" &&
-	grep -qx 'sysctl-on=refused' "$RESULTS/boot-off.out" &&
-	grep -q 'PR_SET_AGENT_NS.*Operation not supported' "$RESULTS/boot-off.out" &&
-	grep -q 'agent_ns: off (agent_ns=off' "$RESULTS/boot-off-console.log"; then
-	record "guest: agent_ns=off boots with the feature inert" ok
+# The .deb is real: package the guest kernel with bindeb-pkg, extract the
+# package and boot the vmlinuz it installs.
+stage "check: linux-wintermute .deb of the guest kernel"
+name="package: bindeb-pkg .deb boots and passes agentns_test"
+rel=$("${KMAKE[@]}" -s kernelrelease)
+if PACKAGE_CONFIG=guest PKG=deb bash "$AGENTNS_ROOT/scripts/package.sh" \
+	>"$RESULTS/package.log" 2>&1; then
+	deb=$(ls "$CACHE/packages/$KVER/linux-image-${rel}_"*.deb | sort -V | tail -n1)
+	rm -rf "$RESULTS/deb"
+	dpkg-deb -x "$deb" "$RESULTS/deb"
+	set +e
+	AGENTNS_KERNEL=$RESULTS/deb/boot/vmlinuz-$rel bash "$AGENTNS_ROOT/scripts/vm.sh" \
+		-t 300 -x "$guest" -- 'uname -r; /extra/selftests/agentns_test' 2>&1 |
+		tr -d '\r' >"$RESULTS/deb-boot.out"
+	vmrc=${PIPESTATUS[0]}
+	set -e
+	if [ "$vmrc" = 0 ] && grep -qx "$rel" "$RESULTS/deb-boot.out" &&
+		grep -q '^# PASSED: .* tests passed' "$RESULTS/deb-boot.out" &&
+		! grep -q '^not ok' "$RESULTS/deb-boot.out"; then
+		record "$name" ok
+	else
+		record "$name" fail "see $RESULTS/deb-boot.out"
+		tail -n 20 "$RESULTS/deb-boot.out"
+	fi
 else
-	record "guest: agent_ns=off boots with the feature inert" fail "see $RESULTS/boot-off.out"
-	cat "$RESULTS/boot-off.out"
+	record "$name" fail "see $RESULTS/package.log"
+	tail -n 20 "$RESULTS/package.log"
 fi
+
+# The feature off from boot, by the kernel parameter or by the sysctl on
+# the command line: the kernel comes up with it inert.  Only agent_ns=off
+# refuses to be turned back on.
+payload='echo "enabled=$(cat /proc/sys/kernel/agent_ns/enabled)"; /extra/agentns-demo; echo "demo-exit=$?"; if echo 1 >/proc/sys/kernel/agent_ns/enabled 2>/dev/null; then echo sysctl-on=accepted; else echo sysctl-on=refused; fi'
+for boot in "agent_ns=off refused" "sysctl.kernel.agent_ns.enabled=0 accepted"; do
+	param=${boot% *} expect=${boot#* }
+	name="guest: booted with $param, the feature is inert"
+	stage "check: boot with $param"
+	out=$RESULTS/boot-${param%%=*}.out
+	set +e
+	bash "$AGENTNS_ROOT/scripts/vm.sh" -t 300 -x "$guest" -a "$param" -- "$payload" 2>&1 |
+		tr -d '\r' >"$out"
+	vmrc=${PIPESTATUS[0]}
+	set -e
+	if [ "$vmrc" = 0 ] && grep -qx 'enabled=0' "$out" &&
+		grep -q 'PR_SET_AGENT_NS.*Operation not supported' "$out" &&
+		grep -qx "sysctl-on=$expect" "$out"; then
+		record "$name" ok
+	else
+		record "$name" fail "see $out"
+		cat "$out"
+	fi
+done
 
 finish

@@ -6,7 +6,7 @@
 
 PKGS=(rustc-web rust-web-src clang-19 lld-19 llvm-19 libclang-19-dev
       qemu-system-x86 busybox-static flex bison libelf-dev libssl-dev bc cpio
-      gcc libc6-dev make python3 perl kmod)
+      gcc libc6-dev make python3 perl kmod dpkg-dev debhelper rsync)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -30,7 +30,8 @@ done
 shift $((OPTIND - 1))
 cmd=${*:-true}
 
-KERNEL=$BUILD/arch/x86/boot/bzImage
+# AGENTNS_KERNEL: boot another image (e.g. the vmlinuz of a built package).
+KERNEL=${AGENTNS_KERNEL:-$BUILD/arch/x86/boot/bzImage}
 [ -f "$KERNEL" ] || die "no kernel at $KERNEL: run scripts/build.sh"
 BUSYBOX=$(command -v busybox || echo /bin/busybox)
 file -L "$BUSYBOX" 2>/dev/null | grep -q 'statically linked' ||
