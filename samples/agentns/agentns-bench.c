@@ -34,7 +34,7 @@ int main(int argc, char **argv)
 		.max_syscalls = 1ULL << 62, .action = AGENT_NS_ACTION_LOG,
 	};
 	int pipefd[2];
-	pid_t pid;
+	pid_t pid, top;
 	char c;
 
 	per_call(n / 10);	/* warm up */
@@ -53,6 +53,20 @@ int main(int argc, char **argv)
 	usleep(100000);
 	printf("%-44s %8.2f\n", "a session exists, caller outside it:", per_call(n));
 
+	/* A budget only at the top: charges skip the 7 sessions between. */
+	top = fork();
+	if (top == 0) {
+		if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0) ||
+		    prctl(PR_SET_AGENT_BUDGET_LIMITS, &budget, sizeof(budget), 0, 0))
+			_exit(1);
+		for (int i = 0; i < 7; i++)
+			prctl(PR_SET_AGENT_NS, 0, 0, 0, 0);
+		printf("%-44s %8.2f\n", "inside, 8 deep, syscall budget 7 levels up:", per_call(n));
+		fflush(stdout);
+		_exit(0);
+	}
+	waitpid(top, NULL, 0);
+
 	if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0)) {
 		perror("PR_SET_AGENT_NS");
 		return 1;
@@ -66,6 +80,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("%-44s %8.2f\n", "inside, 8 deep, syscall budget on itself:", per_call(n));
+
 	write(pipefd[1], "x", 1);
 	waitpid(pid, NULL, 0);
 	return 0;

@@ -108,13 +108,16 @@ impl Limits {
 /// `max` and `action` change only under the tree lock; `used[c]` counts the subtree's events of
 /// counter `c` since its limit was last set (it starts from the subtree's total then); `fired[i]`
 /// is 1 once limit `i`'s action has fired since the limit was last set; `acted` is 1 once any
-/// `SIGTERM` or `SIGKILL` action has fired, for good.
+/// `SIGTERM` or `SIGKILL` action has fired, for good. `above` is null or points to the nearest
+/// strict ancestor whose budget limits an event counter; it changes only under the tree lock,
+/// and every value it ever holds is an ancestor, which outlives the session.
 pub(crate) struct Budget {
     max: [Atomic<u64>; NR_COUNTERS + 1],
     action: Atomic<u32>,
     used: [Atomic<u64>; NR_COUNTERS],
     fired: [Atomic<u32>; NR_COUNTERS + 1],
     acted: Atomic<u32>,
+    above: Atomic<*const Session>,
 }
 
 impl Budget {
@@ -126,6 +129,7 @@ impl Budget {
             used: [const { Atomic::new(0) }; NR_COUNTERS],
             fired: [const { Atomic::new(0) }; NR_COUNTERS + 1],
             acted: Atomic::new(0),
+            above: Atomic::new(core::ptr::null()),
         }
     }
 
@@ -195,7 +199,9 @@ fn fire(s: &Session, i: usize, value: u64, limit: u64, deferred: bool) {
 
 /// Charges `val` events of counter `c` to every budget of `ns` and its ancestors that limits `c`.
 ///
-/// Called by the C hook `agent_ns_count()` when bit `c` of `ns->budget_mask` is set.
+/// Called by the C hook `agent_ns_count()` when bit `c` of `ns->budget_mask` is set. It visits
+/// `ns` and then only the ancestors with a budget (through `above`), so its cost grows with the
+/// number of budgets on the chain, not with the nesting depth.
 ///
 /// # Safety
 ///
@@ -204,32 +210,32 @@ fn fire(s: &Session, i: usize, value: u64, limit: u64, deferred: bool) {
 pub unsafe extern "C" fn agent_ns_charge(ns: *mut bindings::agent_namespace, c: u32, val: u64) {
     let c = c as usize;
     // SAFETY: The current task's session is valid while it runs, and so are its ancestors.
-    let mut cur = Some(unsafe { AgentNamespace::from_ptr(ns) });
-    while let Some(a) = cur {
-        if let Some(s) = a.session() {
-            let b = &s.budget;
-            let limit = b.max[c].load(Relaxed);
-            if limit != 0 {
-                let used = b.used[c].fetch_add(val, Relaxed).wrapping_add(val);
-                if used > limit {
-                    if b.fired[c].xchg(1, Relaxed) == 0 {
-                        fire(s, c, used, limit, true);
-                    } else if b.action.load(Relaxed) == ACTION_SIGKILL {
-                        // A straggler past a fired kill budget, which entered the kernel before
-                        // its SIGKILL was pending: make sure its process gets one before it
-                        // returns.
-                        // SAFETY: A null session means the current process only.
-                        unsafe {
-                            bindings::agent_ns_kill_before_return(
-                                core::ptr::null_mut(),
-                                bindings::SIGKILL as c_int,
-                            )
-                        };
-                    }
+    let mut cur = unsafe { AgentNamespace::from_ptr(ns) }.session();
+    while let Some(s) = cur {
+        let b = &s.budget;
+        let limit = b.max[c].load(Relaxed);
+        if limit != 0 {
+            let used = b.used[c].fetch_add(val, Relaxed).wrapping_add(val);
+            if used > limit {
+                if b.fired[c].xchg(1, Relaxed) == 0 {
+                    fire(s, c, used, limit, true);
+                } else if b.action.load(Relaxed) == ACTION_SIGKILL {
+                    // A straggler past a fired kill budget, which entered the kernel before
+                    // its SIGKILL was pending: make sure its process gets one before it
+                    // returns.
+                    // SAFETY: A null session means the current process only.
+                    unsafe {
+                        bindings::agent_ns_kill_before_return(
+                            core::ptr::null_mut(),
+                            bindings::SIGKILL as c_int,
+                        )
+                    };
                 }
             }
         }
-        cur = a.parent();
+        // SAFETY: `above` is null or an ancestor of `s`, which outlives it (type invariant of
+        // `Budget`); every value it held was one, so a racing update cannot make it dangle.
+        cur = unsafe { s.budget.above.load(Relaxed).as_ref() };
     }
 }
 
@@ -273,7 +279,8 @@ impl Session {
             }
             b.max[ELAPSED].store(new.max[ELAPSED], Relaxed);
             b.fired[ELAPSED].store(0, Relaxed);
-            self.update_masks(&tree, self.parent_mask());
+            let (mask, above) = self.inherited();
+            self.update_masks(&tree, mask, above);
         }
         // SAFETY: `self.ns()` is a valid session; timer calls may sleep and no lock is held.
         unsafe {
@@ -296,13 +303,82 @@ impl Session {
         }
     }
 
-    /// Sets `budget_mask` of this session and its descendants from their budgets and
-    /// `parent_mask`, the mask of this session's parent.
-    pub(crate) fn update_masks(&self, tree: &TreeGuard, parent_mask: usize) {
+    /// Returns what this session inherits from its parent: the parent's `budget_mask`, and the
+    /// nearest session at or above the parent whose budget limits an event counter.
+    pub(crate) fn inherited(&self) -> (usize, *const Session) {
+        let above = self
+            .ns()
+            .parent()
+            .and_then(|p| p.session())
+            .map_or(core::ptr::null(), |p| p.budget_link());
+        (self.parent_mask(), above)
+    }
+
+    /// Returns where a child's charges go after the child's own budget: this session if its
+    /// budget limits an event counter, else where its own go.
+    fn budget_link(&self) -> *const Session {
+        if self.budget.own_mask() != 0 {
+            core::ptr::from_ref(self)
+        } else {
+            self.budget.above.load(Relaxed)
+        }
+    }
+
+    /// Sets `budget_mask` and `above` of this session and its descendants from their budgets
+    /// and what this session inherits (`parent_mask`, `above`; see [`Session::inherited`]).
+    pub(crate) fn update_masks(&self, tree: &TreeGuard, parent_mask: usize, above: *const Session) {
         let mask = parent_mask | self.budget.own_mask();
         // SAFETY: `budget_mask` is written only under the tree lock, which `tree` proves held;
         // the hooks read it with `READ_ONCE()`.
         unsafe { core::ptr::write_volatile(&raw mut (*self.ns().as_ptr()).budget_mask, mask as _) };
-        self.for_each_child(tree, |child| child.update_masks(tree, mask));
+        self.budget.above.store(above, Relaxed);
+        let link = self.budget_link();
+        self.for_each_child(tree, |child| child.update_masks(tree, mask, link));
+    }
+}
+
+#[macros::kunit_tests(rust_agent_ns_budget)]
+mod tests {
+    use super::{Limits, Relaxed, Session};
+    use crate::{agent_ns::counters::Counter, agent_ns::AgentNamespace, prelude::*};
+    use core::ptr;
+
+    fn limit_syscalls(s: &Session, max: u64) {
+        let mut l = Limits::default();
+        l.max[Counter::Syscalls as usize] = max;
+        s.set_limits(l);
+    }
+
+    fn above(s: &Session) -> *const Session {
+        s.budget.above.load(Relaxed)
+    }
+
+    /// Charges skip the ancestors without a budget: `above` always names the nearest budgeted
+    /// strict ancestor, through budgets set, tightened and removed, and for sessions created
+    /// under a budget.
+    #[test]
+    fn above_links_the_budgeted_ancestors() -> Result {
+        let a = AgentNamespace::init_ns().new_child()?;
+        let b = a.new_child()?;
+        let c = b.new_child()?;
+        let (sa, sb, sc) = (
+            a.session().ok_or(EINVAL)?,
+            b.session().ok_or(EINVAL)?,
+            c.session().ok_or(EINVAL)?,
+        );
+        assert!(above(sc).is_null() && above(sb).is_null() && above(sa).is_null());
+        limit_syscalls(sa, 1 << 40);
+        assert!(above(sa).is_null());
+        assert_eq!(above(sb), ptr::from_ref(sa));
+        assert_eq!(above(sc), ptr::from_ref(sa));
+        limit_syscalls(sb, 1 << 30);
+        assert_eq!(above(sb), ptr::from_ref(sa));
+        assert_eq!(above(sc), ptr::from_ref(sb));
+        let d = c.new_child()?;
+        assert_eq!(above(d.session().ok_or(EINVAL)?), ptr::from_ref(sb));
+        limit_syscalls(sa, 0);
+        assert!(above(sb).is_null());
+        assert_eq!(above(sc), ptr::from_ref(sb));
+        Ok(())
     }
 }

@@ -281,7 +281,8 @@ impl AgentNamespace {
             // valid and inherits the budgets above it.
             unsafe {
                 bindings::list_add_tail((*session).sibling.get(), head);
-                (*session).update_masks(&tree, (*session).parent_mask());
+                let (mask, above) = (*session).inherited();
+                (*session).update_masks(&tree, mask, above);
             }
         }
         // SAFETY: `session` is fully initialised: the namespace core may list it, by a new
