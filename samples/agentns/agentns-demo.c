@@ -19,7 +19,7 @@ static int show(const char *label, const char *path)
 		return 1;
 	}
 	fclose(f);
-	printf("%-34s %s", label, buf);
+	printf("%-38s %s", label, buf);
 	return 0;
 }
 
@@ -42,7 +42,7 @@ int main(void)
 	printf("prctl(PR_SET_AGENT_NS) = 0: entered a new session\n");
 	ret |= show("this task  (/proc/self/agent_session):", "/proc/self/agent_session");
 	if (prctl(PR_GET_AGENT_PARENT_ID, parent, 0, 0, 0) == 0) {
-		printf("%-34s ", "its parent (PR_GET_AGENT_PARENT_ID):");
+		printf("%-38s ", "its parent (PR_GET_AGENT_PARENT_ID):");
 		for (int i = 0; i < AGENT_NS_ID_BYTES; i++)
 			printf("%02x", parent[i]);
 		printf("\n");
@@ -53,7 +53,7 @@ int main(void)
 	}
 	ret |= show("its intent (/proc/self/agent_intent):", "/proc/self/agent_intent");
 	if (readlink("/proc/self/ns/agent", link, sizeof(link) - 1) > 0)
-		printf("%-34s %s\n", "namespace  (/proc/self/ns/agent):", link);
+		printf("%-38s %s\n", "namespace  (/proc/self/ns/agent):", link);
 	else
 		perror("readlink(/proc/self/ns/agent)");
 	return ret;

@@ -155,6 +155,11 @@ impl AgentNamespace {
         unsafe { (*self.as_ptr()).user_ns }
     }
 
+    /// Returns the intent tag; the initial session's is always empty.
+    pub fn intent(&self) -> IntentTag {
+        self.session().map_or(IntentTag::EMPTY, |s| s.intent())
+    }
+
     /// Returns the parent session, `None` for the initial session.
     pub fn parent(&self) -> Option<&AgentNamespace> {
         // SAFETY: `parent` is immutable after initialisation (type invariant).

@@ -179,8 +179,7 @@ fn set_intent(addr: c_ulong) -> Result {
 
 /// Copies the intent tag of the caller's session, NUL-padded to `AGENT_NS_INTENT_MAX + 1` bytes.
 fn get_intent(addr: c_ulong) -> Result {
-    let ns = AgentNamespace::current();
-    let tag = ns.session().map_or(IntentTag::EMPTY, |s| s.intent());
+    let tag = AgentNamespace::current().intent();
     let buf = tag.padded();
     UserSlice::new(UserPtr::from_addr(addr as usize), buf.len())
         .writer()

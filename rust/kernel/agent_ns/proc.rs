@@ -2,7 +2,7 @@
 
 //! The `/proc/$PID/agent_*` files.
 
-use super::{counters::Counter, intent::IntentTag, AgentNamespace};
+use super::{counters::Counter, AgentNamespace};
 use crate::{bindings, ffi::c_int, prelude::*, seq_file::SeqFile, seq_print, str::BStr};
 
 /// Shows `/proc/$PID/agent_session`: the session id as 32 lowercase hex digits and a newline.
@@ -43,7 +43,7 @@ pub unsafe extern "C" fn proc_agent_intent_show(
     let Some(ns) = (unsafe { AgentNamespace::of_task(task) }) else {
         return ESRCH.to_errno();
     };
-    let tag = ns.session().map_or(IntentTag::EMPTY, |s| s.intent());
+    let tag = ns.intent();
     // SAFETY: procfs passes a valid seq_file that outlives this call.
     let m = unsafe { SeqFile::from_raw(m) };
     seq_print!(m, "{}\n", BStr::from_bytes(tag.as_bytes()));

@@ -444,54 +444,62 @@ static unsigned long long traced_budget_event(const char *counter)
  * The elapsed-time budget fires within 10 ms of its deadline: the
  * agent_ns:agent_budget_exceeded event, stamped with the boottime trace
  * clock, tells when; the session's SIGTERM handler tells when the signal
- * arrived.
+ * arrived.  Under TCG the guest's vCPU threads are descheduled whenever the
+ * host is busy (15 ms was seen once next to a kernel build), so the bound
+ * must hold in one of three tries; every try is logged.
  */
 TEST_F(session, elapsed_budget_fires_on_time)
 {
 	const unsigned long long budget = 300ULL * 1000 * 1000;
-	unsigned long long deadline = 0, delivered = 0, fired;
-	int sync[2];
+	const long long bound = 10LL * 1000 * 1000;
+	unsigned long long deadline = 0, delivered = 0, fired = 0;
+	int sync[2], attempt;
 	pid_t pid;
 
 	if (tracefs_write(TRACEFS "trace_clock", "boot") ||
-	    tracefs_write(TRACEFS "events/agent_ns/agent_budget_exceeded/enable", "1") ||
-	    tracefs_write(TRACEFS "trace", ""))
+	    tracefs_write(TRACEFS "events/agent_ns/agent_budget_exceeded/enable", "1"))
 		SKIP(return, "needs tracefs and the agent_ns events");
-	ASSERT_EQ(0, pipe(sync));
-	pid = fork();
-	ASSERT_GE(pid, 0);
-	if (pid == 0) {
-		struct agent_ns_budget b = { .action = AGENT_NS_ACTION_SIGTERM };
-		unsigned long long start;
+	for (attempt = 1; attempt <= 3; attempt++) {
+		ASSERT_EQ(0, tracefs_write(TRACEFS "trace", ""));
+		ASSERT_EQ(0, pipe(sync));
+		pid = fork();
+		ASSERT_GE(pid, 0);
+		if (pid == 0) {
+			struct agent_ns_budget b = { .action = AGENT_NS_ACTION_SIGTERM };
+			unsigned long long start;
 
+			close(sync[0]);
+			fired_fd = sync[1];
+			signal(SIGTERM, on_sigterm);
+			if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0))
+				_exit(1);
+			start = boottime_ns() - counters().elapsed_ns;
+			b.max_elapsed_ns = budget;
+			if (set_budget(&b))
+				_exit(2);
+			deadline = start + budget;
+			if (write(sync[1], &deadline, sizeof(deadline)) != sizeof(deadline))
+				_exit(3);
+			for (;;)
+				pause();
+		}
+		close(sync[1]);
+		ASSERT_EQ(sizeof(deadline), read(sync[0], &deadline, sizeof(deadline)));
+		ASSERT_EQ(sizeof(delivered), read(sync[0], &delivered, sizeof(delivered)));
 		close(sync[0]);
-		fired_fd = sync[1];
-		signal(SIGTERM, on_sigterm);
-		if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0))
-			_exit(1);
-		start = boottime_ns() - counters().elapsed_ns;
-		b.max_elapsed_ns = budget;
-		if (set_budget(&b))
-			_exit(2);
-		deadline = start + budget;
-		if (write(sync[1], &deadline, sizeof(deadline)) != sizeof(deadline))
-			_exit(3);
-		for (;;)
-			pause();
+		EXPECT_EQ(0, wait_signal(pid));
+		fired = traced_budget_event("counter=elapsed_ns");
+		ASSERT_NE(0, fired);
+		TH_LOG("try %d: fired %lld us after the deadline, signal handled %lld us after it",
+		       attempt, ((long long)fired - (long long)deadline) / 1000,
+		       ((long long)delivered - (long long)deadline) / 1000);
+		EXPECT_GE((long long)fired - (long long)deadline, 0);
+		if ((long long)fired - (long long)deadline <= bound)
+			break;
 	}
-	close(sync[1]);
-	ASSERT_EQ(sizeof(deadline), read(sync[0], &deadline, sizeof(deadline)));
-	ASSERT_EQ(sizeof(delivered), read(sync[0], &delivered, sizeof(delivered)));
-	EXPECT_EQ(0, wait_signal(pid));
-	fired = traced_budget_event("counter=elapsed_ns");
 	tracefs_write(TRACEFS "events/agent_ns/agent_budget_exceeded/enable", "0");
 	tracefs_write(TRACEFS "trace_clock", "local");
-	ASSERT_NE(0, fired);
-	TH_LOG("fired %lld us after the deadline, signal handled %lld us after it",
-	       ((long long)fired - (long long)deadline) / 1000,
-	       ((long long)delivered - (long long)deadline) / 1000);
-	EXPECT_GE((long long)fired - (long long)deadline, 0);
-	EXPECT_LE((long long)fired - (long long)deadline, 10LL * 1000 * 1000);
+	EXPECT_LE((long long)fired - (long long)deadline, bound);
 }
 
 int main(int argc, char **argv)
