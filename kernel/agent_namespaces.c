@@ -169,7 +169,7 @@ void agent_ns_signal_subtree(struct agent_namespace *ns, int sig)
 
 static void agent_ns_reap(struct work_struct *work)
 {
-	u64 lifetime = READ_ONCE(agent_ns_max_lifetime) * NSEC_PER_SEC;
+	u64 lifetime = (u64)READ_ONCE(agent_ns_max_lifetime) * NSEC_PER_SEC;
 
 	if (lifetime && agent_ns_mark_expired(lifetime))
 		agent_ns_signal_where(agent_ns_is_expired, NULL, SIGKILL);
@@ -319,18 +319,23 @@ void agent_ns_free_rcu(struct agent_namespace *ns)
  * @task: the task
  * @id:   where to copy the id (all zeros for the initial session)
  *
- * For LSMs and audit.  Return: 0, or -ESRCH if @task has exited far
- * enough to have dropped its namespaces.
+ * For LSMs and audit; callable in atomic context, but not with
+ * task_lock(@task) held.  No reference is taken (the nsproxy pins the
+ * session and the id never changes), so the call can never be the one that
+ * frees a session.  Return: 0, or -ESRCH if @task has exited far enough to
+ * have dropped its namespaces.
  */
 int agent_ns_session_id(struct task_struct *task, u8 id[AGENT_NS_ID_BYTES])
 {
-	struct agent_namespace *ns = task_agent_ns_get(task);
+	int ret = 0;
 
-	if (!ns)
-		return -ESRCH;
-	memcpy(id, ns->id, AGENT_NS_ID_BYTES);
-	put_agent_ns(ns);
-	return 0;
+	task_lock(task);
+	if (task->nsproxy)
+		memcpy(id, task->nsproxy->agent_ns->id, AGENT_NS_ID_BYTES);
+	else
+		ret = -ESRCH;
+	task_unlock(task);
+	return ret;
 }
 EXPORT_SYMBOL_GPL(agent_ns_session_id);
 
@@ -431,7 +436,8 @@ int agent_ns_kill_before_return(struct agent_namespace *ns, int sig)
 {
 	struct agent_ns_kill *kill;
 
-	if (sig == SIGKILL && fatal_signal_pending(current))
+	/* Only current's own kill is moot when it is already dying. */
+	if (!ns && sig == SIGKILL && fatal_signal_pending(current))
 		return 0;
 	kill = kmalloc_obj(*kill, GFP_ATOMIC);
 	if (!kill)

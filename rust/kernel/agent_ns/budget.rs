@@ -251,7 +251,16 @@ pub unsafe extern "C" fn agent_ns_elapsed_expired(ns: *mut bindings::agent_names
         return;
     };
     let limit = s.budget.max[ELAPSED].load(Relaxed);
-    if limit != 0 && s.budget.fired[ELAPSED].xchg(1, Relaxed) == 0 {
+    if limit == 0 {
+        return;
+    }
+    // A timer armed for an older, shorter limit that a racing `set_limits()` replaced: wait for
+    // the current one.
+    if s.elapsed_ns() < limit {
+        s.arm_elapsed(limit);
+        return;
+    }
+    if s.budget.fired[ELAPSED].xchg(1, Relaxed) == 0 {
         fire(s, ELAPSED, s.elapsed_ns(), limit, false);
     }
 }
@@ -259,8 +268,9 @@ pub unsafe extern "C" fn agent_ns_elapsed_expired(ns: *mut bindings::agent_names
 impl Session {
     /// Sets this session's limits; the caller has checked the permission to loosen.
     ///
-    /// Limits that are set start counting from the subtree's current totals; a limit already
-    /// exceeded fires at once, before the caller returns to user space.
+    /// Limits that change start counting from the subtree's current totals, and one already
+    /// exceeded fires at once, before the caller returns to user space; a limit set again to its
+    /// value keeps its count and its fired action.
     pub(crate) fn set_limits(&self, new: Limits) {
         let b = &self.budget;
         let mut crossed = [None; NR_COUNTERS];
@@ -269,30 +279,30 @@ impl Session {
             let mut totals = [0; NR_COUNTERS];
             self.add_subtree(&tree, &mut totals);
             b.action.store(new.action, Relaxed);
+            // A limit set again to its value keeps its state: re-submitting the same limits
+            // must not re-arm an action that already fired.
             for c in 0..NR_COUNTERS {
-                b.max[c].store(new.max[c], Relaxed);
+                if b.max[c].load(Relaxed) == new.max[c] {
+                    continue;
+                }
                 b.used[c].store(totals[c], Relaxed);
                 b.fired[c].store(0, Relaxed);
+                b.max[c].store(new.max[c], Relaxed);
                 if new.max[c] != 0 && totals[c] > new.max[c] {
                     crossed[c] = Some(totals[c]);
                 }
             }
-            b.max[ELAPSED].store(new.max[ELAPSED], Relaxed);
-            b.fired[ELAPSED].store(0, Relaxed);
+            if b.max[ELAPSED].load(Relaxed) != new.max[ELAPSED] {
+                b.fired[ELAPSED].store(0, Relaxed);
+                b.max[ELAPSED].store(new.max[ELAPSED], Relaxed);
+            }
             let (mask, above) = self.inherited();
             self.update_masks(&tree, mask, above);
         }
-        // SAFETY: `self.ns()` is a valid session; timer calls may sleep and no lock is held.
-        unsafe {
-            bindings::agent_ns_timer_cancel(self.ns().as_ptr());
-            if new.max[ELAPSED] != 0 {
-                // Past KTIME_MAX the timer would wrap to the past: clamp (never fires).
-                let deadline = self
-                    .start_ns()
-                    .saturating_add(new.max[ELAPSED])
-                    .min(i64::MAX as u64);
-                bindings::agent_ns_timer_arm(self.ns().as_ptr(), deadline);
-            }
+        // SAFETY: `self.ns()` is a valid session; the cancel may sleep and no lock is held.
+        unsafe { bindings::agent_ns_timer_cancel(self.ns().as_ptr()) };
+        if new.max[ELAPSED] != 0 {
+            self.arm_elapsed(new.max[ELAPSED]);
         }
         for (c, used) in crossed.iter().enumerate() {
             if let Some(used) = *used {
@@ -301,6 +311,14 @@ impl Session {
                 }
             }
         }
+    }
+
+    /// Arms the elapsed-time timer for `limit` nanoseconds after the session's creation.
+    fn arm_elapsed(&self, limit: u64) {
+        // Past KTIME_MAX the timer would wrap to the past: clamp (never fires).
+        let deadline = self.start_ns().saturating_add(limit).min(i64::MAX as u64);
+        // SAFETY: `self.ns()` is a valid session whose timer is initialised.
+        unsafe { bindings::agent_ns_timer_arm(self.ns().as_ptr(), deadline) };
     }
 
     /// Returns what this session inherits from its parent: the parent's `budget_mask`, and the

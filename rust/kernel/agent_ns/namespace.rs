@@ -452,16 +452,37 @@ unsafe impl AlwaysRefCounted for AgentNamespace {
 /// sub-sessions did, and `agent_ns:agent_session_end` reports them. The memory is freed after an
 /// RCU grace period, for `listns(2)`, which walks the namespace tree under RCU.
 ///
+/// A parent whose last reference was its child's is freed next, in the same loop, so that
+/// freeing a chain of 32 sessions does not recurse 32 frames deep.
+///
 /// # Safety
 ///
 /// `ns` must be a session created by [`AgentNamespace::new_child`] whose reference count has just
 /// dropped to zero.
 #[no_mangle]
 pub unsafe extern "C" fn agent_ns_free(ns: *mut bindings::agent_namespace) {
-    // SAFETY: `ns` is a valid session of level > 0 (caller guarantee).
-    let Some(session) = (unsafe { AgentNamespace::from_ptr(ns) }).session() else {
-        return;
-    };
+    let mut ns = ns;
+    // SAFETY: `ns` is a session whose last reference is gone (caller guarantee); `free_one`
+    // returns its parent, on which the freed session held a reference that we now own.
+    while let Some(parent) = unsafe { free_one(ns) } {
+        // SAFETY: See above: the parent is valid until that reference is dropped.
+        let parent = unsafe { AgentNamespace::from_ptr(parent) };
+        if parent.level() == 0 || !parent.refcount().dec_and_test() {
+            return;
+        }
+        ns = parent.as_ptr();
+    }
+}
+
+/// Frees one session and returns its parent, whose reference the caller now owns; `None` for
+/// the initial session.
+///
+/// # Safety
+///
+/// As for [`agent_ns_free`].
+unsafe fn free_one(ns: *mut bindings::agent_namespace) -> Option<*mut bindings::agent_namespace> {
+    // SAFETY: `ns` is a valid session (caller guarantee).
+    let session = (unsafe { AgentNamespace::from_ptr(ns) }).session()?;
     // SAFETY: Nothing can arm the timer any more; free runs in process context.
     unsafe { bindings::agent_ns_timer_cancel(ns) };
     // SAFETY: `parent` of a non-initial session is a valid session we hold a reference on.
@@ -491,11 +512,11 @@ pub unsafe extern "C" fn agent_ns_free(ns: *mut bindings::agent_namespace) {
         bindings::__ns_common_free(&raw mut (*ns).ns);
         bindings::dec_ucount((*ns).ucounts, bindings::ucount_type_UCOUNT_AGENT_NAMESPACES);
         bindings::put_user_ns((*ns).user_ns);
-        ptr::drop_in_place(ptr::from_ref(session).cast_mut());
+        ptr::drop_in_place(ns.cast::<Session>());
         bindings::agent_ns_free_rcu(ns);
         bindings::agent_ns_deactivate();
-        AgentNamespace::dec_ref(NonNull::from(parent));
     }
+    Some(parent.as_ptr())
 }
 
 #[macros::kunit_tests(rust_agent_ns_namespace)]

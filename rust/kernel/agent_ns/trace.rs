@@ -4,7 +4,8 @@
 //!
 //! The events are defined in C ([`include/trace/events/agent_ns.h`]
 //! (srctree/include/trace/events/agent_ns.h)); this file fires them. A disabled tracepoint costs
-//! one patched-out branch: the arguments are only computed behind it.
+//! a patched-out branch; the wrappers compute their arguments first, which only matters on the
+//! rare paths they sit on (session creation and end, intent changes, budget crossings).
 
 use super::{budget::counter_name, counters::NR_COUNTERS, AgentNamespace};
 use crate::{bindings, ffi::c_char, prelude::*, tracepoint::declare_trace};
