@@ -26,10 +26,10 @@
 #include <linux/agent_namespaces.h>
 
 #include "../kselftest_harness.h"
+#include "agentns_util.h"
 
 /* What PR_GET_AGENT_INTENT_TAG writes: the tag, NUL-padded. */
 #define TAG_BUF			(AGENT_NS_INTENT_MAX + 1)
-#define NOBODY			65534
 
 static const char zero_id[] = "00000000000000000000000000000000";
 
@@ -88,26 +88,6 @@ static int session_hex(char out[33])
 	for (int i = 0; i < AGENT_NS_ID_BYTES; i++)
 		sprintf(out + 2 * i, "%02x", id[i]);
 	return 0;
-}
-
-/* Drops every uid and gid to nobody, which clears all capabilities. */
-static int drop_to_nobody(void)
-{
-	if (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY))
-		return -1;
-	return setresuid(NOBODY, NOBODY, NOBODY);
-}
-
-/* Waits for @pid: its exit status, or 128 + the signal that killed it. */
-static int wait_exit(pid_t pid)
-{
-	int status;
-
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return WEXITSTATUS(status);
 }
 
 /* Every test but one runs in its own fresh session. */

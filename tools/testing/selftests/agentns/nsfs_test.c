@@ -22,6 +22,7 @@
 #include <linux/nsfs.h>
 
 #include "../kselftest_harness.h"
+#include "agentns_util.h"
 
 #ifndef AGENT_NS_TYPE
 #define AGENT_NS_TYPE		0x00000040
@@ -50,7 +51,6 @@ struct ns_id_req {
 #define AGENT_NS_INIT_ID	9ULL
 #define AGENT_NS_INIT_LINK	"agent:[4026531830]"
 
-#define NOBODY			65534
 /* A child's exit status that means "no user namespace to be had here". */
 #define EXIT_NO_USERNS		42
 /* More ids than a test system has namespaces of one type. */
@@ -164,26 +164,6 @@ static int prctl_session(char out[33])
 static bool in_initial_session(void)
 {
 	return path_inum("/proc/self/ns/agent") == AGENT_NS_INIT_INO;
-}
-
-/* Drops every uid and gid to nobody, which clears all capabilities. */
-static int drop_to_nobody(void)
-{
-	if (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY))
-		return -1;
-	return setresuid(NOBODY, NOBODY, NOBODY);
-}
-
-/* Waits for @pid: its exit status, or 128 + the signal that killed it. */
-static int wait_exit(pid_t pid)
-{
-	int status;
-
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return WEXITSTATUS(status);
 }
 
 /* A process that keeps a session alive until stop_holder(). */
