@@ -5,6 +5,26 @@
 use super::{counters::Counter, AgentNamespace};
 use crate::{bindings, ffi::c_int, prelude::*, seq_file::SeqFile, seq_print, str::BStr};
 
+/// Calls `f` with the seq_file and `task`'s session; `-ESRCH` once `task` has dropped its
+/// namespaces.
+///
+/// # Safety
+///
+/// `m` and `task` must be valid for the duration of the call, as procfs passes them.
+unsafe fn show(
+    m: *mut bindings::seq_file,
+    task: *mut bindings::task_struct,
+    f: impl FnOnce(&SeqFile, &AgentNamespace),
+) -> c_int {
+    // SAFETY: `task` is valid (caller guarantee).
+    let Some(ns) = (unsafe { AgentNamespace::of_task(task) }) else {
+        return ESRCH.to_errno();
+    };
+    // SAFETY: `m` is a valid seq_file that outlives this call (caller guarantee).
+    f(unsafe { SeqFile::from_raw(m) }, &ns);
+    0
+}
+
 /// Shows `/proc/$PID/agent_session`: the session id as 32 lowercase hex digits and a newline.
 ///
 /// # Safety
@@ -17,14 +37,8 @@ pub unsafe extern "C" fn proc_agent_session_show(
     _pid: *mut bindings::pid,
     task: *mut bindings::task_struct,
 ) -> c_int {
-    // SAFETY: procfs passes a valid task.
-    let Some(ns) = (unsafe { AgentNamespace::of_task(task) }) else {
-        return ESRCH.to_errno();
-    };
-    // SAFETY: procfs passes a valid seq_file that outlives this call.
-    let m = unsafe { SeqFile::from_raw(m) };
-    seq_print!(m, "{}\n", ns.id());
-    0
+    // SAFETY: procfs passes a valid seq_file and task (caller guarantee).
+    unsafe { show(m, task, |m, ns| seq_print!(m, "{}\n", ns.id())) }
 }
 
 /// Shows `/proc/$PID/agent_intent`: the intent tag of the task's session and a newline.
@@ -39,15 +53,12 @@ pub unsafe extern "C" fn proc_agent_intent_show(
     _pid: *mut bindings::pid,
     task: *mut bindings::task_struct,
 ) -> c_int {
-    // SAFETY: procfs passes a valid task.
-    let Some(ns) = (unsafe { AgentNamespace::of_task(task) }) else {
-        return ESRCH.to_errno();
-    };
-    let tag = ns.intent();
-    // SAFETY: procfs passes a valid seq_file that outlives this call.
-    let m = unsafe { SeqFile::from_raw(m) };
-    seq_print!(m, "{}\n", BStr::from_bytes(tag.as_bytes()));
-    0
+    // SAFETY: procfs passes a valid seq_file and task (caller guarantee).
+    unsafe {
+        show(m, task, |m, ns| {
+            seq_print!(m, "{}\n", BStr::from_bytes(ns.intent().as_bytes()))
+        })
+    }
 }
 
 /// Shows `/proc/$PID/agent_counters`: one `name value` line per counter, descendants included,
@@ -68,16 +79,14 @@ pub unsafe extern "C" fn proc_agent_counters_show(
     if !unsafe { bindings::ptrace_may_access(task, bindings::PTRACE_MODE_READ_FSCREDS) } {
         return EACCES.to_errno();
     }
-    // SAFETY: procfs passes a valid task.
-    let Some(ns) = (unsafe { AgentNamespace::of_task(task) }) else {
-        return ESRCH.to_errno();
-    };
-    let c = ns.counters();
-    // SAFETY: procfs passes a valid seq_file that outlives this call.
-    let m = unsafe { SeqFile::from_raw(m) };
-    for k in Counter::ALL {
-        seq_print!(m, "{} {}\n", k.name(), c.get(k));
+    // SAFETY: procfs passes a valid seq_file and task (caller guarantee).
+    unsafe {
+        show(m, task, |m, ns| {
+            let c = ns.counters();
+            for k in Counter::ALL {
+                seq_print!(m, "{} {}\n", k.name(), c.get(k));
+            }
+            seq_print!(m, "elapsed_ns {}\n", c.elapsed_ns);
+        })
     }
-    seq_print!(m, "elapsed_ns {}\n", c.elapsed_ns);
-    0
 }

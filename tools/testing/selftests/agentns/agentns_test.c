@@ -17,6 +17,7 @@
 #include <linux/agent_namespaces.h>
 
 #include "../kselftest_harness.h"
+#include "agentns_util.h"
 
 static const char zero_id[] = "00000000000000000000000000000000";
 
@@ -24,26 +25,6 @@ static void hex_id(const unsigned char id[AGENT_NS_ID_BYTES], char out[33])
 {
 	for (int i = 0; i < AGENT_NS_ID_BYTES; i++)
 		sprintf(out + 2 * i, "%02x", id[i]);
-}
-
-/* Reads /proc/<who>/agent_session into @out (32 hex digits + NUL). */
-static int read_session(const char *who, char out[33])
-{
-	char path[64], buf[64];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%s/agent_session", who);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n != 33 || buf[32] != '\n')
-		return -EPROTO;
-	memcpy(out, buf, 32);
-	out[32] = '\0';
-	return 0;
 }
 
 static int prctl_id(char out[33])

@@ -20,6 +20,7 @@
 #include <linux/agent_namespaces.h>
 
 #include "../kselftest_harness.h"
+#include "agentns_util.h"
 
 static int set_budget(const struct agent_ns_budget *b)
 {
@@ -401,19 +402,6 @@ static void on_sigterm(int sig)
 
 	write(fired_fd, &t, sizeof(t));
 	_exit(0);
-}
-
-#define TRACEFS "/sys/kernel/tracing/"
-
-static int tracefs_write(const char *file, const char *val)
-{
-	int fd = open(file, O_WRONLY | O_TRUNC), ret;
-
-	if (fd < 0)
-		return -errno;
-	ret = write(fd, val, strlen(val)) < 0 ? -errno : 0;
-	close(fd);
-	return ret;
 }
 
 /* The boottime of the last agent_budget_exceeded event on @counter, or 0. */

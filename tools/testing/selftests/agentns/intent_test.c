@@ -79,17 +79,6 @@ static ssize_t read_intent(const char *who, char *buf, size_t size)
 	return n;
 }
 
-static int session_hex(char out[33])
-{
-	unsigned char id[AGENT_NS_ID_BYTES];
-
-	if (prctl(PR_GET_AGENT_SESSION_ID, id, 0, 0, 0))
-		return -errno;
-	for (int i = 0; i < AGENT_NS_ID_BYTES; i++)
-		sprintf(out + 2 * i, "%02x", id[i]);
-	return 0;
-}
-
 /* Every test but one runs in its own fresh session. */
 FIXTURE(session) {
 };
@@ -302,7 +291,7 @@ TEST(initial_session_has_no_tag)
 {
 	char id[33], buf[TAG_BUF], line[128];
 
-	ASSERT_EQ(0, session_hex(id));
+	ASSERT_EQ(0, prctl_session(id));
 	if (strcmp(id, zero_id))
 		SKIP(return, "runner is not in the initial session");
 	EXPECT_EQ(-1, set_tag("not here"));
@@ -454,24 +443,12 @@ TEST_F_TIMEOUT(session, concurrent_sets_never_tear, 120)
 	EXPECT_TRUE(is_race_tag(buf));
 }
 
-#define TRACEFS			"/sys/kernel/tracing/"
 #define EVENTS			TRACEFS "events/agent_ns/"
 #define TRACE_LINE		512
 
 static const char * const trace_events[] = {
 	"agent_session_start", "agent_session_end", "agent_intent_set",
 };
-
-static int tracefs_write(const char *file, const char *val)
-{
-	int fd = open(file, O_WRONLY | O_TRUNC), ret;
-
-	if (fd < 0)
-		return -errno;
-	ret = write(fd, val, strlen(val)) < 0 ? -errno : 0;
-	close(fd);
-	return ret;
-}
 
 static int event_enable(const char *event, const char *val)
 {
@@ -564,7 +541,7 @@ TEST_F(trace, session_start_names_id_parent_depth_pid_uid)
 	char (*ids)[33], parent[33];
 	pid_t pid;
 
-	ASSERT_EQ(0, session_hex(parent));
+	ASSERT_EQ(0, prctl_session(parent));
 	if (strcmp(parent, zero_id))
 		SKIP(return, "runner is not in the initial session");
 	ids = shared_ids();
@@ -573,9 +550,9 @@ TEST_F(trace, session_start_names_id_parent_depth_pid_uid)
 	pid = fork();
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
-		if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0) || session_hex(ids[0]))
+		if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0) || prctl_session(ids[0]))
 			_exit(10);
-		if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0) || session_hex(ids[1]))
+		if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0) || prctl_session(ids[1]))
 			_exit(11);
 		_exit(0);
 	}
@@ -660,7 +637,7 @@ TEST_F(trace, session_end_reports_counters_and_exit)
 		static char page[4096];
 		int fd;
 
-		if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0) || session_hex(ids[0]))
+		if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0) || prctl_session(ids[0]))
 			_exit(10);
 		fd = open("/dev/null", O_WRONLY);
 		if (fd < 0)
@@ -706,7 +683,7 @@ TEST_F(trace, session_end_after_a_budget_kill_says_budget)
 			.action = AGENT_NS_ACTION_SIGKILL,
 		};
 
-		if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0) || session_hex(ids[0]))
+		if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0) || prctl_session(ids[0]))
 			_exit(10);
 		if (prctl(PR_SET_AGENT_BUDGET_LIMITS, &b, sizeof(b), 0, 0))
 			_exit(11);
@@ -730,7 +707,7 @@ TEST_F(trace, intent_set_reports_old_and_new)
 	char lines[3][TRACE_LINE], prefix[64], want[TRACE_LINE], id[33];
 
 	ASSERT_EQ(0, prctl(PR_SET_AGENT_NS, 0, 0, 0, 0));
-	ASSERT_EQ(0, session_hex(id));
+	ASSERT_EQ(0, prctl_session(id));
 	ASSERT_EQ(0, event_enable("agent_intent_set", "1"));
 	ASSERT_EQ(0, set_tag("alpha"));
 	ASSERT_EQ(0, set_tag("beta"));

@@ -115,50 +115,12 @@ static int read_ns_link(const char *path, char *buf, size_t size)
 	return 0;
 }
 
-/*
- * Reads /proc/<who>/agent_session into @out; the file must be 32
- * lowercase hex digits and a newline.
- */
-static int read_session(const char *who, char out[33])
-{
-	char path[64], buf[64];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%s/agent_session", who);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
-	if (n != 33 || buf[32] != '\n')
-		return -EPROTO;
-	for (int i = 0; i < 32; i++)
-		if (!strchr("0123456789abcdef", buf[i]))
-			return -EPROTO;
-	memcpy(out, buf, 32);
-	out[32] = '\0';
-	return 0;
-}
-
 static int read_pid_session(pid_t pid, char out[33])
 {
 	char who[16];
 
 	snprintf(who, sizeof(who), "%d", pid);
 	return read_session(who, out);
-}
-
-/* The session id by PR_GET_AGENT_SESSION_ID, as 32 lowercase hex digits. */
-static int prctl_session(char out[33])
-{
-	unsigned char id[AGENT_NS_ID_BYTES];
-
-	if (prctl(PR_GET_AGENT_SESSION_ID, id, 0, 0, 0))
-		return -errno;
-	for (int i = 0; i < AGENT_NS_ID_BYTES; i++)
-		sprintf(out + 2 * i, "%02x", id[i]);
-	return 0;
 }
 
 static bool in_initial_session(void)
