@@ -454,6 +454,16 @@ int agent_ns_kill_before_return(struct agent_namespace *ns, int sig)
 	return 0;
 }
 
+/*
+ * A system call entered past a SIGKILL budget that has already fired, by a
+ * thread whose SIGKILL has not landed yet: end the process here, at system
+ * call entry, before the call runs (as seccomp's kill actions do).
+ */
+void __noreturn agent_ns_exit_straggler(void)
+{
+	do_group_exit(SIGKILL);
+}
+
 /* Log a budget crossing (rate-limited); the tracepoint is Rust's. */
 void agent_ns_log_budget_exceeded(struct agent_namespace *ns,
 				  const char *counter, u64 value, u64 limit,

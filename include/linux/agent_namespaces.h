@@ -149,6 +149,7 @@ void agent_ns_timer_arm(struct agent_namespace *ns, u64 deadline_ns);
 void agent_ns_timer_cancel(struct agent_namespace *ns);
 int agent_ns_kill_before_return(struct agent_namespace *ns, int sig);
 void agent_ns_signal_subtree(struct agent_namespace *ns, int sig);
+void __noreturn agent_ns_exit_straggler(void);
 void agent_ns_log_budget_exceeded(struct agent_namespace *ns,
 				  const char *counter, u64 value, u64 limit,
 				  u32 action);
@@ -166,7 +167,9 @@ int agent_ns_session_id(struct task_struct *task, u8 id[AGENT_NS_ID_BYTES]);
  * jump.  Otherwise it is one per-cpu add on the task's own session, at
  * any nesting depth; the initial session counts nothing.  Only when the
  * session or an ancestor has a budget on @c does the event also charge
- * the budgets, out of line.
+ * the budgets, out of line and before the add: a system call entered
+ * past a SIGKILL budget that has already fired is not counted and not
+ * run, agent_ns_charge() ends the task's process there.
  */
 static __always_inline void agent_ns_count(enum agent_ns_counter c, u64 val)
 {
@@ -177,17 +180,21 @@ static __always_inline void agent_ns_count(enum agent_ns_counter c, u64 val)
 	if (!static_branch_unlikely(&agent_ns_active.key) ||
 	    static_branch_unlikely(&agent_ns_disabled))
 		return;
-	/* Exiting tasks drop their nsproxy before they stop running. */
+	/*
+	 * Exiting tasks drop their nsproxy before they stop running, but
+	 * never enter a system call afterwards: the system call entry
+	 * hook skips the test.
+	 */
 	nsproxy = current->nsproxy;
-	if (unlikely(!nsproxy))
+	if (c != AGENT_NS_SYSCALLS && unlikely(!nsproxy))
 		return;
 	ns = nsproxy->agent_ns;
 	pcpu = ns->pcpu;
 	if (!pcpu)
 		return;
-	this_cpu_add(pcpu->count[c], val);
 	if (unlikely(READ_ONCE(ns->budget_mask) & BIT(c)))
 		agent_ns_charge(ns, c, val);
+	this_cpu_add(pcpu->count[c], val);
 }
 
 /* Count one event if @err is 0; returns @err. */

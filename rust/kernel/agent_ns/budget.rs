@@ -4,13 +4,15 @@
 //!
 //! A limit on a session covers its whole subtree. A session whose own or an ancestor's budget
 //! limits counter `c` has bit `c` set in its `budget_mask`; for such a session the C hook calls
-//! [`agent_ns_charge`] after its per-CPU add, which walks up the session's ancestors and charges
+//! [`agent_ns_charge`] before its per-CPU add, which walks up the session's ancestors and charges
 //! every budget that limits `c`: one atomic add each. The event that takes a budget past its limit
 //! fires the action once: a tracepoint and a log line, and for `SIGTERM`/`SIGKILL` the signal to
 //! every process of the budget's subtree, sent before the crossing task returns to user space.
 //! Under a fired `SIGKILL` budget, a later event of a task that has no SIGKILL pending yet (it
-//! entered the kernel before the signal landed) queues one on its own process, so no thread of
-//! the subtree gets further than one event past the crossing. The elapsed-time limit is a
+//! entered the kernel before the signal landed) is a straggler: a system call is not counted and
+//! not run, its process ends at system call entry; any other event (which has already happened)
+//! queues a SIGKILL on its own process. So the crossing event is the only one counted past a
+//! syscall limit, and no thread gets further than one event past any other limit. The elapsed-time limit is a
 //! per-session hrtimer.
 
 use super::{
@@ -221,8 +223,14 @@ pub unsafe extern "C" fn agent_ns_charge(ns: *mut bindings::agent_namespace, c: 
                     fire(s, c, used, limit, true);
                 } else if b.action.load(Relaxed) == ACTION_SIGKILL {
                     // A straggler past a fired kill budget, which entered the kernel before
-                    // its SIGKILL was pending: make sure its process gets one before it
-                    // returns.
+                    // its SIGKILL was pending. A system call has not run yet (the hook charges
+                    // before it counts): end the process before it does. Any other event has
+                    // happened: make sure the process gets its SIGKILL before it returns.
+                    if c == Counter::Syscalls as usize {
+                        // SAFETY: Only the system call entry hook counts system calls, in the
+                        // context where seccomp ends a process too.
+                        unsafe { bindings::agent_ns_exit_straggler() };
+                    }
                     // SAFETY: A null session means the current process only.
                     unsafe {
                         bindings::agent_ns_kill_before_return(
