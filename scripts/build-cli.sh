@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Build the agentns command (tools/agentns) as a static binary for the guest and install
+# its guest test:
+#
+#   scripts/build-cli.sh OUTDIR
+#
+# OUTDIR/agentns                 the static x86_64 binary (runs in the busybox guest)
+# OUTDIR/selftests/cli_test.sh   tools/agentns/tests/guest_cli_test.sh, TAP output
+#
+# Then: scripts/vm.sh -x OUTDIR -- /extra/selftests/cli_test.sh
+. "$(dirname "$0")/common.sh"
+
+[ $# = 1 ] || die "usage: $0 OUTDIR"
+out=$1
+CARGO=${CARGO:-$(command -v cargo || echo "$CARGO_HOME/bin/cargo")}
+[ -x "$CARGO" ] || die "cargo not found (install rustup, or set CARGO)"
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$CACHE/cargo-target}
+target=x86_64-unknown-linux-gnu
+
+stage "build-cli: static release build of tools/agentns ($target)"
+# RUSTFLAGS reach only the target's crates with --target (not build scripts or proc-macros).
+RUSTFLAGS='-C target-feature=+crt-static' "$CARGO" build --release --locked \
+	--manifest-path "$AGENTNS_ROOT/tools/agentns/Cargo.toml" -p agentns-cli --target "$target"
+bin=$CARGO_TARGET_DIR/$target/release/agentns
+file -L "$bin" | grep -Eq 'statically linked|static-pie linked' || die "$bin is not statically linked: $(file -L "$bin")"
+
+mkdir -p "$out/selftests"
+install -m 0755 "$bin" "$out/agentns"
+install -m 0755 "$AGENTNS_ROOT/tools/agentns/tests/guest_cli_test.sh" "$out/selftests/cli_test.sh"
+stage "build-cli: $out/agentns ($(du -h "$out/agentns" | cut -f1)) and $out/selftests/cli_test.sh"

@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Session namespace files (`/proc/PID/ns/agent`): the nsfs ioctls, setns(2), listns(2)
+//! and open_by_handle_at(2).
+
+use std::ffi::CString;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use crate::error::{Error, Op, Result};
+use crate::uapi;
+
+/// An open namespace file of an agent session. Holding it keeps the session alive.
+#[derive(Debug)]
+pub struct NsFile {
+    fd: OwnedFd,
+}
+
+fn errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+impl NsFile {
+    /// Opens `/proc/PID/ns/agent`.
+    pub fn of_pid(pid: i32) -> Result<Self> {
+        if pid <= 0 || !Path::new(&format!("/proc/{pid}")).exists() {
+            return Err(Error::sys(
+                Op::OpenNsFile,
+                libc::ESRCH,
+                Some(format!("pid {pid}")),
+            ));
+        }
+        Self::open(format!("/proc/{pid}/ns/agent"))
+    }
+
+    /// Opens the caller's own `/proc/self/ns/agent`.
+    pub fn of_self() -> Result<Self> {
+        Self::open("/proc/self/ns/agent")
+    }
+
+    /// Opens a namespace file by path (`/proc/PID/ns/agent` or a bind mount of one) and checks
+    /// that it is an agent session's.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let c = CString::new(path.as_os_str().as_bytes())
+            .map_err(|_| Error::Invalid(format!("{}: NUL in path", path.display())))?;
+        // SAFETY: `c` is a valid C string.
+        let fd = unsafe { libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+        if fd < 0 {
+            let e = errno();
+            if e == libc::ENOENT
+                && Path::new("/proc/self/ns").exists()
+                && !Path::new("/proc/self/ns/agent").exists()
+                && !crate::session::supported()
+            {
+                return Err(Error::NotSupported);
+            }
+            return Err(Error::sys(
+                Op::OpenNsFile,
+                e,
+                Some(path.display().to_string()),
+            ));
+        }
+        // SAFETY: `fd` was just opened and is owned by nobody else.
+        let f = NsFile {
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+        };
+        f.check_type(&path.display().to_string())?;
+        Ok(f)
+    }
+
+    /// Takes an already open file descriptor, checking that it is an agent session's.
+    pub fn from_fd(fd: OwnedFd) -> Result<Self> {
+        let f = NsFile { fd };
+        f.check_type("file descriptor")?;
+        Ok(f)
+    }
+
+    fn check_type(&self, what: &str) -> Result<()> {
+        let t = self.ioctl(uapi::NS_GET_NSTYPE)?;
+        if t as u64 != uapi::AGENT_NS_TYPE {
+            return Err(Error::Invalid(format!(
+                "{what} is a namespace of type {t:#x}, not an agent session ({:#x})",
+                uapi::AGENT_NS_TYPE
+            )));
+        }
+        Ok(())
+    }
+
+    fn ioctl(&self, req: u64) -> Result<libc::c_int> {
+        // SAFETY: The argument-less nsfs ioctls take no pointer.
+        let r = unsafe { libc::ioctl(self.fd.as_raw_fd(), req as _) };
+        if r < 0 {
+            return Err(Error::last(Op::NsIoctl));
+        }
+        Ok(r)
+    }
+
+    /// The namespace id (`NS_GET_ID`), unique among all namespaces since boot.
+    pub fn ns_id(&self) -> Result<u64> {
+        let mut id: u64 = 0;
+        // SAFETY: NS_GET_ID writes one u64 to the pointer.
+        let r = unsafe { libc::ioctl(self.fd.as_raw_fd(), uapi::NS_GET_ID as _, &mut id) };
+        if r < 0 {
+            return Err(Error::last(Op::NsIoctl));
+        }
+        Ok(id)
+    }
+
+    /// The nsfs inode number: what `readlink /proc/PID/ns/agent` shows as `agent:[INUM]`.
+    pub fn inode(&self) -> Result<u64> {
+        // SAFETY: An all-zero `stat` is valid; fstat fills it.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: `st` is a valid out pointer.
+        if unsafe { libc::fstat(self.fd.as_raw_fd(), &mut st) } != 0 {
+            return Err(Error::last(Op::NsIoctl));
+        }
+        Ok(st.st_ino)
+    }
+
+    /// Whether this is the initial session.
+    pub fn is_initial(&self) -> Result<bool> {
+        Ok(self.inode()? == uapi::AGENT_NS_INIT_INO)
+    }
+
+    /// The parent session (`NS_GET_PARENT`); `None` for the initial session, which has none.
+    pub fn parent(&self) -> Result<Option<NsFile>> {
+        // SAFETY: NS_GET_PARENT takes no argument and returns a new file descriptor.
+        let r = unsafe { libc::ioctl(self.fd.as_raw_fd(), uapi::NS_GET_PARENT as _) };
+        if r < 0 {
+            let e = errno();
+            if e == libc::EPERM && self.is_initial().unwrap_or(false) {
+                return Ok(None);
+            }
+            return Err(Error::sys(Op::NsIoctl, e, Some("NS_GET_PARENT".into())));
+        }
+        // SAFETY: `r` is a new file descriptor owned by nobody else.
+        Ok(Some(NsFile {
+            fd: unsafe { OwnedFd::from_raw_fd(r) },
+        }))
+    }
+
+    /// The chain of ancestors, parent first, ending with the initial session; its length is
+    /// the session's depth (0 for the initial session).
+    pub fn ancestors(&self) -> Result<Vec<NsFile>> {
+        let mut out: Vec<NsFile> = Vec::new();
+        let mut cur = self.parent()?;
+        while let Some(p) = cur {
+            cur = p.parent()?;
+            out.push(p);
+            if out.len() > 64 {
+                return Err(Error::Invalid("session chain deeper than 64".into()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Moves the calling process into this session (`setns(fd, AGENT_NS_TYPE)`). The caller
+    /// must be single-threaded.
+    pub fn enter(&self) -> Result<()> {
+        enter_fd(self.fd.as_fd())
+    }
+
+    /// Opens a session by its namespace id (open_by_handle_at(2) on `FD_NSFS_ROOT`), which
+    /// needs `CAP_SYS_ADMIN` over it.
+    pub fn by_ns_id(ns_id: u64) -> Result<Self> {
+        #[repr(C)]
+        struct Handle {
+            handle_bytes: u32,
+            handle_type: i32,
+            fh: uapi::NsfsFileHandle,
+        }
+        // The kernel takes ns_type and ns_inum together or neither: leave both out and check
+        // the type of what opened instead.
+        let mut h = Handle {
+            handle_bytes: std::mem::size_of::<uapi::NsfsFileHandle>() as u32,
+            handle_type: uapi::FILEID_NSFS,
+            fh: uapi::NsfsFileHandle {
+                ns_id,
+                ns_type: 0,
+                ns_inum: 0,
+            },
+        };
+        // SAFETY: `h` is laid out as `struct file_handle` followed by its 16 handle bytes.
+        let fd = unsafe {
+            libc::open_by_handle_at(
+                uapi::FD_NSFS_ROOT,
+                &mut h as *mut Handle as *mut libc::file_handle,
+                libc::O_RDONLY | libc::O_CLOEXEC,
+            )
+        };
+        if fd < 0 {
+            return Err(Error::sys(
+                Op::OpenById,
+                errno(),
+                Some(format!("ns id {ns_id}")),
+            ));
+        }
+        // SAFETY: `fd` is new and owned by nobody else.
+        NsFile::from_fd(unsafe { OwnedFd::from_raw_fd(fd) })
+    }
+}
+
+impl AsFd for NsFile {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+/// Moves the calling process into the session of namespace file `fd`.
+pub fn enter_fd(fd: BorrowedFd<'_>) -> Result<()> {
+    // SAFETY: setns takes a file descriptor and a namespace type.
+    if unsafe { libc::setns(fd.as_raw_fd(), uapi::AGENT_NS_TYPE as libc::c_int) } != 0 {
+        return Err(Error::last(Op::Enter));
+    }
+    Ok(())
+}
+
+/// Moves the calling process into the session of process `pid`.
+pub fn enter_pid(pid: i32) -> Result<()> {
+    let f = NsFile::of_pid(pid)?;
+    f.enter().map_err(|e| match e {
+        Error::Sys { op, errno, .. } => {
+            Error::sys(op, errno, Some(format!("/proc/{pid}/ns/agent")))
+        }
+        e => e,
+    })
+}
+
+/// The namespace ids of every live agent session the caller may see (listns(2) with
+/// `ns_type = AGENT_NS`). Without `CAP_SYS_ADMIN` in the initial namespaces the kernel lists
+/// only the caller's own session.
+pub fn listns() -> Result<Vec<u64>> {
+    let mut ids: Vec<u64> = Vec::new();
+    let mut last = 0u64;
+    loop {
+        let req = uapi::NsIdReq {
+            size: uapi::NS_ID_REQ_SIZE_VER0,
+            ns_id: last,
+            ns_type: uapi::AGENT_NS_TYPE as u32,
+            ..Default::default()
+        };
+        let mut buf = [0u64; 256];
+        // SAFETY: `req` is a valid ns_id_req, `buf` has room for `buf.len()` ids.
+        let n = unsafe {
+            libc::syscall(
+                uapi::SYS_LISTNS as libc::c_long,
+                &req as *const uapi::NsIdReq,
+                buf.as_mut_ptr(),
+                buf.len(),
+                0u32,
+            )
+        };
+        if n < 0 {
+            return Err(Error::last(Op::ListNs));
+        }
+        let n = n as usize;
+        ids.extend_from_slice(&buf[..n]);
+        if n < buf.len() {
+            return Ok(ids);
+        }
+        last = buf[n - 1];
+    }
+}

@@ -1,0 +1,462 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# The agentns command against the real kernel, in the busybox guest, as root.
+# Installed by scripts/build-cli.sh as /extra/selftests/cli_test.sh next to /extra/agentns.
+# Prints kselftest TAP; exits 4 (skip) on a kernel without agent namespaces.
+
+A=${AGENTNS:-/extra/agentns}
+T=$(mktemp -d /tmp/cli_test.XXXXXX) || exit 1
+PLAN=29
+n=0
+failed=0
+ZERO=00000000000000000000000000000000
+
+if [ ! -e /proc/self/agent_session ]; then
+	echo "1..1"
+	echo "ok 1 cli_test # SKIP no /proc/self/agent_session: kernel without agent namespaces"
+	exit 4
+fi
+echo "1..$PLAN"
+if [ ! -x "$A" ]; then
+	echo "not ok 1 agentns binary at $A"
+	exit 1
+fi
+
+# check NAME CMD...: one TAP line from CMD's status; its output goes to the log on failure.
+check() {
+	name=$1
+	shift
+	n=$((n + 1))
+	if "$@" >"$T/check.out" 2>&1; then
+		echo "ok $n $name"
+	else
+		echo "not ok $n $name"
+		sed 's/^/# /' "$T/check.out"
+		failed=$((failed + 1))
+	fi
+}
+
+# The value of "key":NUMBER or "key":"string" in compact or pretty JSON (first match).
+jnum() { tr -d ' \n' <"$2" | grep -o "\"$1\":[0-9]*" | head -n1 | cut -d: -f2; }
+jstr() { tr -d '\n' <"$2" | sed 's/": "/":"/g' | grep -o "\"$1\":\"[^\"]*\"" | head -n1 | cut -d'"' -f4; }
+
+say() { echo "$*"; }
+fail() { echo "$*"; return 1; }
+
+# --- run ---------------------------------------------------------------------
+t_run_exec() {
+	"$A" run --intent cli-run -- sh -c "cat /proc/self/agent_session /proc/self/agent_intent" \
+		>"$T/run.out" || return 1
+	id=$(sed -n 1p "$T/run.out")
+	intent=$(sed -n 2p "$T/run.out")
+	mine=$(cat /proc/self/agent_session)
+	say "session=$id intent=$intent outer=$mine"
+	[ ${#id} = 32 ] && [ "$id" != "$mine" ] && [ "$id" != $ZERO ] && [ "$intent" = cli-run ]
+}
+check "run: the command runs in a new session with the intent" t_run_exec
+
+t_run_report() {
+	"$A" run --report --json --intent cli-report -- sh -c 'echo hello >/dev/null; cat /proc/self/agent_session' \
+		>"$T/rep.stdout" 2>"$T/rep.json" || return 1
+	cat "$T/rep.json"
+	# the counters object only
+	sed -n 's/.*"counters":{\([^}]*\)}.*/\1/p' "$T/rep.json" >"$T/rep.counters"
+	sys=$(jnum syscalls "$T/rep.counters")
+	ex=$(jnum exec "$T/rep.counters")
+	fk=$(jnum fork "$T/rep.counters")
+	wb=$(jnum write_bytes "$T/rep.counters")
+	say "syscalls=$sys exec=$ex fork=$fk write_bytes=$wb"
+	[ "$(jnum exit_code "$T/rep.json")" = 0 ] || fail "exit_code" || return 1
+	[ "$(jstr intent "$T/rep.json")" = cli-report ] || fail "intent" || return 1
+	[ "$(jstr session "$T/rep.json")" = "$(cat "$T/rep.stdout")" ] || fail "session id" || return 1
+	# sh and cat: at least two execs and one fork; hello\n and the id line written
+	[ "$sys" -gt 10 ] && [ "$ex" -ge 2 ] && [ "$fk" -ge 1 ] && [ "$wb" -ge 39 ]
+}
+check "run --report --json: final counters of the session" t_run_report
+
+t_exit_code() {
+	"$A" run -- sh -c 'exit 7'
+	a=$?
+	"$A" run --report -- sh -c 'exit 3' 2>"$T/ec.err"
+	b=$?
+	say "exec mode: $a, report mode: $b"
+	cat "$T/ec.err"
+	[ $a = 7 ] && [ $b = 3 ] && grep -q 'exit status 3' "$T/ec.err"
+}
+check "run: exit code is the command's" t_exit_code
+
+t_exit_signal() {
+	"$A" run -- sh -c 'kill -USR1 $$'
+	a=$?
+	"$A" run --report --json -- sh -c 'kill -TERM $$' 2>"$T/sig.json"
+	b=$?
+	say "exec mode: $a, report mode: $b"
+	cat "$T/sig.json"
+	[ $a = 138 ] && [ $b = 143 ] && [ "$(jnum signal "$T/sig.json")" = 15 ]
+}
+check "run: killed by a signal gives 128+signal" t_exit_signal
+
+t_not_found() {
+	"$A" run -- /nonexistent/cmd 2>"$T/nf.err"
+	a=$?
+	cat "$T/nf.err"
+	[ $a = 127 ] && grep -q 'agentns: /nonexistent/cmd' "$T/nf.err"
+}
+check "run: a missing command gives 127" t_not_found
+
+t_bad_intent() {
+	"$A" run --intent "$(printf 'tab\there')" -- true 2>"$T/bi.err"
+	a=$?
+	cat "$T/bi.err"
+	[ $a = 125 ] && grep -q 'printable ASCII' "$T/bi.err"
+}
+check "run: a bad intent is refused with a reason (125)" t_bad_intent
+
+t_disabled() {
+	en=/proc/sys/kernel/agent_ns/enabled
+	[ "$(cat $en)" = 1 ] || { say "$en is not 1"; return 1; }
+	echo 0 >$en
+	"$A" run -- true 2>"$T/dis.err"
+	a=$?
+	echo 1 >$en
+	cat "$T/dis.err"
+	[ $a = 125 ] && grep -q 'agent namespaces are disabled on this kernel (kernel.agent_ns.enabled=0' "$T/dis.err" &&
+		[ "$(cat $en)" = 1 ]
+}
+check "run with kernel.agent_ns.enabled=0: says the feature is disabled" t_disabled
+
+# --- show ----------------------------------------------------------------------
+t_show_self() {
+	"$A" run --intent cli-show -- sh -c "$A show --json >$T/show.json; cat /proc/self/agent_session" \
+		>"$T/show.id" || return 1
+	cat "$T/show.json"
+	[ "$(jstr id "$T/show.json")" = "$(cat "$T/show.id")" ] || fail "id" || return 1
+	[ "$(jstr intent "$T/show.json")" = cli-show ] || fail "intent" || return 1
+	[ "$(jstr parent_id "$T/show.json")" = "$(cat /proc/self/agent_session)" ] || fail "parent" || return 1
+	[ "$(jnum depth "$T/show.json")" = 1 ] || fail "depth" || return 1
+	tr -d ' \n' <"$T/show.json" | grep -q '"budget":{"action":"log","syscalls":0' || fail budget || return 1
+	[ "$(jnum syscalls "$T/show.json")" -gt 0 ]
+}
+check "show: the own session (id, parent, depth, intent, counters, budget)" t_show_self
+
+# A background session to look at: sleep in a session with an intent.
+"$A" run --intent cli-bg -- sleep 60 &
+BG=$!
+i=0
+while [ "$(cat /proc/$BG/agent_intent 2>/dev/null)" != cli-bg ] && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+
+t_show_pid() {
+	"$A" show $BG --json >"$T/showpid.json" || return 1
+	"$A" show $BG >"$T/showpid.txt" || return 1
+	cat "$T/showpid.json" "$T/showpid.txt"
+	[ "$(jstr id "$T/showpid.json")" = "$(cat /proc/$BG/agent_session)" ] || fail "id" || return 1
+	[ "$(jstr intent "$T/showpid.json")" = cli-bg ] || fail "intent" || return 1
+	[ "$(jnum pid "$T/showpid.json")" = $BG ] || fail "pid" || return 1
+	[ "$(jnum depth "$T/showpid.json")" = 1 ] || fail "depth" || return 1
+	[ "$(jnum exec "$T/showpid.json")" -ge 1 ] || fail "exec counter" || return 1
+	grep -q '^intent       "cli-bg"$' "$T/showpid.txt"
+}
+check "show PID: another process's session" t_show_pid
+
+t_exec_session() {
+	"$A" exec --session $BG -- cat /proc/self/agent_session /proc/self/agent_intent >"$T/exec.out" || return 1
+	cat "$T/exec.out"
+	[ "$(sed -n 1p "$T/exec.out")" = "$(cat /proc/$BG/agent_session)" ] &&
+		[ "$(sed -n 2p "$T/exec.out")" = cli-bg ]
+}
+check "exec --session PID: the command runs in PID's session" t_exec_session
+
+t_exec_missing() {
+	"$A" exec --session 999999 -- true 2>"$T/em.err"
+	a=$?
+	cat "$T/em.err"
+	[ $a = 125 ] && grep -qi 'no such process' "$T/em.err"
+}
+check "exec --session of a missing pid fails with a reason (125)" t_exec_missing
+
+# --- unprivileged ----------------------------------------------------------------------
+# As nobody (an /etc/passwd entry is added to the throwaway guest if there is none).
+grep -q '^nobody:' /etc/passwd 2>/dev/null ||
+	{ mkdir -p /etc && echo 'nobody:x:65534:65534:nobody:/:/bin/sh' >>/etc/passwd; }
+asnobody() { su -s /bin/sh nobody -c "$*"; }
+if [ "$(asnobody 'id -u' 2>/dev/null)" = 65534 ]; then
+	t_unpriv_run() {
+		asnobody "$A run -- true" 2>"$T/up.err"
+		a=$?
+		cat "$T/up.err"
+		out=$(asnobody "$A run --no-new-privs --intent unpriv -- cat /proc/self/agent_intent")
+		b=$?
+		say "without --no-new-privs: $a; with: $b, intent $out"
+		[ $a = 125 ] && grep -q 'EPERM.*CAP_SYS_ADMIN.*no_new_privs' "$T/up.err" &&
+			[ $b = 0 ] && [ "$out" = unpriv ]
+	}
+	check "run as nobody: EPERM with a reason, --no-new-privs works" t_unpriv_run
+
+	t_unpriv_exec() {
+		# root's process: its namespace file needs ptrace access
+		asnobody "$A exec --session $BG -- true" 2>"$T/ue.err"
+		a=$?
+		# nobody's own session: open works, entering needs CAP_SYS_ADMIN over its owner
+		asnobody "$A run --no-new-privs --intent nb -- sleep 30 & p=\$!; sleep 1; $A exec --session \$p -- true; rc=\$?; kill \$p; exit \$rc" 2>"$T/ue2.err"
+		b=$?
+		cat "$T/ue.err" "$T/ue2.err"
+		say "root's session: $a, nobody's session: $b"
+		[ $a = 125 ] && grep -q "on /proc/$BG/ns/agent failed.*EACCES.*ptrace access" "$T/ue.err" &&
+			[ $b = 125 ] && grep -q 'setns(AGENT_NS_TYPE) on /proc/[0-9]*/ns/agent failed.*EPERM.*CAP_SYS_ADMIN' "$T/ue2.err"
+	}
+	check "exec --session as nobody: EACCES/EPERM with reasons" t_unpriv_exec
+
+	t_unpriv_ls() {
+		asnobody "$A ls" >"$T/ul.txt" || return 1
+		cat "$T/ul.txt"
+		grep -q "  $(cat /proc/$BG/agent_session) \"cli-bg\" (parent not visible)$" "$T/ul.txt"
+	}
+	check "ls as nobody: root's session found by its world-readable id" t_unpriv_ls
+else
+	n=$((n + 1))
+	echo "ok $n run as nobody # SKIP su to nobody does not work here"
+	n=$((n + 1))
+	echo "ok $n exec as nobody # SKIP su to nobody does not work here"
+	n=$((n + 1))
+	echo "ok $n ls as nobody # SKIP su to nobody does not work here"
+fi
+
+# --- ls: a parent session with two child sessions --------------------------------
+"$A" run --intent tree-parent -- sh -c \
+	"$A run --intent tree-a -- sleep 60 & $A run --intent tree-b -- sleep 60 & wait" &
+TREE=$!
+i=0
+while [ $i -lt 100 ]; do
+	na=$(grep -l '^tree-[ab]$' /proc/[0-9]*/agent_intent 2>/dev/null | wc -l)
+	[ "$na" -ge 2 ] && break
+	sleep 0.1
+	i=$((i + 1))
+done
+
+t_ls_tree() {
+	"$A" ls >"$T/ls.txt" || return 1
+	cat "$T/ls.txt"
+	pid_a=$(grep -l '^tree-a$' /proc/[0-9]*/agent_intent | head -n1 | cut -d/ -f3)
+	pid_b=$(grep -l '^tree-b$' /proc/[0-9]*/agent_intent | head -n1 | cut -d/ -f3)
+	id_a=$(cat /proc/$pid_a/agent_session)
+	id_b=$(cat /proc/$pid_b/agent_session)
+	id_p=$(cat /proc/$TREE/agent_session)
+	# Box drawing to ASCII, so that columns count the same in any awk.
+	sed 's/├─ /+- /g; s/└─ /`- /g; s/│  /|  /g' "$T/ls.txt" >"$T/ls.ascii"
+	# The parent's line, then its two children (in either order) one level deeper.
+	awk -v p="$id_p" -v a="$id_a" -v b="$id_b" '
+		index($0, p " \"tree-parent\"") { pl = NR; pc = index($0, p) }
+		index($0, a " \"tree-a\"") { al = NR; ac = index($0, a); at = substr($0, ac - 3, 3) }
+		index($0, b " \"tree-b\"") { bl = NR; bc = index($0, b); bt = substr($0, bc - 3, 3) }
+		END {
+			first = al < bl ? at : bt
+			last = al < bl ? bt : at
+			ok = pl && al + bl == 2 * pl + 3 && (al == pl + 1 || bl == pl + 1) &&
+				ac == pc + 3 && bc == pc + 3 && first == "+- " && last == "`- "
+			if (!ok) {
+				print "parent line " pl " col " pc "; a line " al " col " ac " \"" at "\"; b line " bl " col " bc " \"" bt "\""
+				exit 1
+			}
+		}' "$T/ls.ascii"
+}
+check "ls: a parent with two child sessions appears as a tree" t_ls_tree
+
+t_ls_json() {
+	"$A" ls --json >"$T/ls.json" || return 1
+	# nesting: tree-a and tree-b are inside tree-parent's children array
+	tr -d '\n' <"$T/ls.json" | sed 's/  */ /g' >"$T/ls.flat"
+	grep -q '"listns": true' "$T/ls.flat" || fail "listns not used" || return 1
+	grep -o '"intent": "tree-parent".*' "$T/ls.flat" >"$T/ls.sub"
+	grep -q '^"intent": "tree-parent", "pids": \[[^]]*\], "counters": {[^}]*}, "children": \[ {' "$T/ls.sub" &&
+		grep -q '"intent": "tree-a"' "$T/ls.sub" && grep -q '"intent": "tree-b"' "$T/ls.sub" ||
+		fail "not nested" || return 1
+	[ "$(grep -c '"processes"\|"pids"' "$T/ls.json")" -ge 3 ]
+}
+check "ls --json: the same tree, found with listns(2)" t_ls_json
+
+t_ls_no_process() {
+	# a session whose only process moved into a child session ...
+	"$A" run --intent hollow -- "$A" run --intent inner -- sleep 60 &
+	hp=$!
+	# ... and one held only by an open namespace file
+	"$A" run --intent held -- sleep 60 &
+	fp=$!
+	i=0
+	while { [ "$(cat /proc/$hp/agent_intent 2>/dev/null)" != inner ] ||
+		[ "$(cat /proc/$fp/agent_intent 2>/dev/null)" != held ]; } && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	exec 7</proc/$fp/ns/agent
+	held=$(stat -L -c %i /proc/$$/fd/7)
+	kill $fp
+	wait $fp
+	"$A" ls >"$T/ls2.txt"
+	rc=$?
+	"$A" show $hp --json >"$T/inner.json"
+	exec 7<&-
+	kill $hp
+	wait $hp
+	cat "$T/ls2.txt"
+	[ $rc = 0 ] || return 1
+	hollow=$(tr -d ' \n' <"$T/inner.json" | grep -o '"parents":\[{"id":null,"inode":[0-9]*' | grep -o '[0-9]*$')
+	inner=$(jstr id "$T/inner.json")
+	say "held inode $held, hollow inode $hollow"
+	sed 's/├─ /+- /g; s/└─ /`- /g; s/│  /|  /g' "$T/ls2.txt" >"$T/ls2.ascii"
+	grep -q "[-] agent:\[$held\] (no process)$" "$T/ls2.ascii" || fail "held session not listed" || return 1
+	awk -v h="agent:[$hollow] (no process)" -v c="$inner \"inner\"" '
+		index($0, h) { hl = NR; hc = index($0, h) }
+		index($0, c) { cl = NR; cc = index($0, c) }
+		END { exit !(hl && cl == hl + 1 && cc == hc + 3) }' "$T/ls2.ascii" || fail "hollow session not above inner" || return 1
+}
+check "ls: sessions without a process (a parent, one held by a file) are listed" t_ls_no_process
+
+t_top() {
+	"$A" top --interval 200ms --iterations 2 >"$T/top.txt" || return 1
+	cat "$T/top.txt"
+	[ "$(grep -c '^agentns top:' "$T/top.txt")" = 2 ] && grep -q 'cli-bg$' "$T/top.txt" &&
+		grep -q 'tree-a$' "$T/top.txt"
+}
+check "top --iterations 2: two frames with the sessions" t_top
+
+t_top_json() {
+	"$A" top --json --interval 100ms --iterations 2 >"$T/top.json" || return 1
+	[ "$(wc -l <"$T/top.json")" = 2 ] && grep -q '"syscall_rate":' "$T/top.json"
+}
+check "top --json: one object per frame" t_top_json
+
+# --- budgets -------------------------------------------------------------------------
+t_budget_kill() {
+	"$A" run --on-exceed kill --max-syscalls 200 -- sh -c 'while :; do cat /proc/self/agent_session >/dev/null; done'
+	a=$?
+	say "exit status $a"
+	[ $a = 137 ]
+}
+check "run --on-exceed kill --max-syscalls: the command dies with SIGKILL (137)" t_budget_kill
+
+t_budget_kill_report() {
+	"$A" run --report --json --on-exceed kill --max-syscalls 200 -- \
+		sh -c 'while :; do cat /proc/self/agent_session >/dev/null; done' 2>"$T/bk.json"
+	a=$?
+	cat "$T/bk.json"
+	sed -n 's/.*"counters":{\([^}]*\)}.*/\1/p' "$T/bk.json" >"$T/bk.counters"
+	sys=$(jnum syscalls "$T/bk.counters")
+	# the reporter survives, the command does not; the totals passed the limit
+	[ $a = 137 ] && [ "$(jnum signal "$T/bk.json")" = 9 ] && [ "$sys" -gt 200 ]
+}
+check "run --report with a kill budget: the command dies, the report shows why" t_budget_kill_report
+
+t_budget_term() {
+	"$A" run --on-exceed term --max-execs 3 -- sh -c 'while :; do /bin/true; done'
+	a=$?
+	say "exit status $a"
+	[ $a = 143 ]
+}
+check "run --on-exceed term --max-execs: SIGTERM (143)" t_budget_term
+
+t_budget_write() {
+	"$A" run --on-exceed kill --max-write-bytes 4k -- sh -c 'while :; do echo 0123456789abcdef; done >/dev/null'
+	a=$?
+	say "exit status $a"
+	[ $a = 137 ]
+}
+check "run --max-write-bytes 4k: killed past 4 KiB written" t_budget_write
+
+t_budget_elapsed() {
+	s=$(cut -d' ' -f1 /proc/uptime)
+	"$A" run --on-exceed kill --max-elapsed 500ms -- sleep 10
+	a=$?
+	e=$(cut -d' ' -f1 /proc/uptime)
+	say "exit status $a after $s -> $e"
+	[ $a = 137 ] && awk -v s="$s" -v e="$e" 'BEGIN { exit !(e - s < 5) }'
+}
+check "run --max-elapsed 500ms: killed after half a second" t_budget_elapsed
+
+# --- trace -------------------------------------------------------------------------
+EV=/sys/kernel/tracing/events/agent_ns/agent_budget_exceeded/enable
+t_trace() {
+	[ -e $EV ] || { say "no $EV"; return 1; }
+	"$A" trace --json --event budget_exceeded --count 1 --timeout 30s >"$T/trace.json" 2>"$T/trace.err" &
+	tp=$!
+	i=0
+	while [ "$(cat $EV)" != 1 ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	"$A" run --max-syscalls 100 --on-exceed log -- \
+		sh -c "cat /proc/self/agent_session >$T/trace.id; i=0; while [ \$i -lt 20 ]; do cat /dev/null; i=\$((i+1)); done"
+	rc=$?
+	wait $tp
+	trc=$?
+	cat "$T/trace.json" "$T/trace.err"
+	say "run: $rc, trace: $trc, enable after: $(cat $EV)"
+	[ $rc = 0 ] && [ $trc = 0 ] || return 1
+	grep -q '"event":"agent_budget_exceeded"' "$T/trace.json" || fail "no event" || return 1
+	[ "$(jstr id "$T/trace.json")" = "$(cat "$T/trace.id")" ] || fail "session id" || return 1
+	[ "$(jstr counter "$T/trace.json")" = syscalls ] || fail "counter" || return 1
+	[ "$(jnum limit "$T/trace.json")" = 100 ] || fail "limit" || return 1
+	[ "$(jnum value "$T/trace.json")" = 101 ] || fail "value" || return 1
+	[ "$(jstr action_name "$T/trace.json")" = log ] || fail "action" || return 1
+	# enable put back as it was
+	[ "$(cat $EV)" = 0 ]
+}
+check "trace --json: a budget event shows up with its session and fields" t_trace
+
+t_trace_human() {
+	"$A" trace --event intent_set --count 1 --timeout 30s >"$T/trace.txt" &
+	tp=$!
+	i=0
+	while [ "$(cat /sys/kernel/tracing/events/agent_ns/agent_intent_set/enable)" != 1 ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	"$A" run --intent 'say "hi" there' -- true
+	wait $tp
+	cat "$T/trace.txt"
+	grep -q '^[0-9.]* intent_set id=[0-9a-f]\{32\} old="" new="say \\"hi\\" there" \[.* [0-9]*\]$' "$T/trace.txt"
+}
+check "trace: human lines (intent change with quotes)" t_trace_human
+
+# --- completions, man, help ------------------------------------------------------------
+t_completions() {
+	"$A" completions bash >"$T/c.bash" && "$A" completions zsh >"$T/c.zsh" &&
+		"$A" completions fish >"$T/c.fish" || return 1
+	grep -q '_agentns' "$T/c.bash" && grep -q '#compdef agentns' "$T/c.zsh" &&
+		grep -q 'complete -c agentns' "$T/c.fish"
+}
+check "completions bash/zsh/fish produce scripts" t_completions
+
+t_man() {
+	"$A" man >"$T/agentns.1" || return 1
+	"$A" man --out-dir "$T/man" 2>/dev/null || return 1
+	head -n 3 "$T/agentns.1"
+	grep -q '^\.TH agentns 1' "$T/agentns.1" && [ -s "$T/man/agentns-run.1" ]
+}
+check "man: a man page (and one per subcommand)" t_man
+
+t_help() {
+	for s in run show ls top exec trace completions man; do
+		"$A" $s --help >"$T/h" 2>&1 || { say "$s --help failed"; return 1; }
+		grep -q '^Usage: agentns '"$s" "$T/h" || { cat "$T/h"; return 1; }
+	done
+}
+check "every subcommand has --help" t_help
+
+# --- cleanup -------------------------------------------------------------------------
+kill $BG 2>/dev/null
+pkill_tree() {
+	for p in $(grep -l '^tree-' /proc/[0-9]*/agent_intent 2>/dev/null | cut -d/ -f3); do
+		kill "$p" 2>/dev/null
+	done
+}
+pkill_tree
+wait 2>/dev/null
+rm -rf "$T"
+if [ $n != $PLAN ]; then
+	echo "# ran $n tests, planned $PLAN"
+	exit 1
+fi
+[ $failed = 0 ]
