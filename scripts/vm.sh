@@ -13,7 +13,10 @@
 #   -x DIR   put DIR's files into the initramfs under /extra
 #
 # The repository is shared read-only at its own absolute path (9p), so a
-# static binary built on the host runs in the guest by its host path.
+# static binary built on the host runs in the guest by its host path.  The
+# host's root file system is shared read-only at /host, with the guest's
+# /proc, /sys, /dev and /tmp mounted over its own, so that host programs
+# run in the guest with `chroot /host PROG` (e.g. the host's python3).
 # The console log and the command's output are kept under $CACHE/runs/.
 . "$(dirname "$0")/common.sh"
 
@@ -56,6 +59,14 @@ mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 mkdir -p '$AGENTNS_ROOT'
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 agentns '$AGENTNS_ROOT' ||
 	echo 'agentns: could not mount the repository' >/dev/ttyS0
+mkdir -p /host
+if mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 hostroot /host; then
+	mount -t proc proc /host/proc && mount -t sysfs sysfs /host/sys &&
+		mount -o bind /dev /host/dev && mount -o bind /tmp /host/tmp ||
+		echo 'agentns: warning: /host lacks proc, sys, dev or tmp' >/dev/ttyS0
+else
+	echo 'agentns: warning: could not mount the host root at /host' >/dev/ttyS0
+fi
 cd '$AGENTNS_ROOT'
 if [ $interactive = 1 ]; then
 	echo 'agentns: root shell in the guest; exit or Ctrl-D powers it off'
@@ -99,6 +110,8 @@ QEMU=(qemu-system-x86_64 "${ACCEL[@]}" -smp 2 -m 1024 -no-reboot -display none
       -append "console=ttyS0 panic=-1 oops=panic ${AGENTNS_APPEND:-} $append"
       -fsdev "local,id=repo,path=$AGENTNS_ROOT,security_model=none,readonly=on"
       -device virtio-9p-pci,fsdev=repo,mount_tag=agentns
+      -fsdev "local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap"
+      -device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot
       ${AGENTNS_QEMU_ARGS:-})
 stage "vm: booting $(basename "$BUILD") under QEMU/$accel (console log: $RUN/console.log)"
 if [ $interactive = 1 ]; then

@@ -1,0 +1,610 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""The agentns Python bindings against a real linux-wintermute kernel.
+
+Run as root in the guest (tests/guest_test.sh does, through chroot /host).
+Every test runs in a forked child of its own, so a session it creates or
+enters, a thread it starts or a uid it drops stays there.  Prints
+kselftest TAP; exits 0 when every test passed, 1 when one failed and 4
+(skip) on a kernel without agent namespaces.
+"""
+
+import errno
+import os
+import signal
+import socket
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
+
+import agentns  # noqa: E402
+from agentns import Action, Budget  # noqa: E402
+from agentns._core import _prctl  # noqa: E402
+
+PR_SET_NO_NEW_PRIVS = 38
+NOBODY = 65534
+TEST_TIMEOUT_S = 120
+SYSCTL_ENABLED = "/proc/sys/kernel/agent_ns/enabled"
+
+TESTS = []
+
+
+class Skip(Exception):
+    pass
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+def check(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def check_eq(want, got, what):
+    if want != got:
+        raise AssertionError("%s: expected %r, got %r" % (what, want, got))
+
+
+def raises(cls, fn, *args):
+    try:
+        fn(*args)
+    except cls as e:
+        return e
+    except Exception as e:  # noqa: BLE001
+        raise AssertionError("%s raised %s (%s), not %s"
+                             % (getattr(fn, "__name__", fn), type(e).__name__, e, cls.__name__))
+    raise AssertionError("%s did not raise %s" % (getattr(fn, "__name__", fn), cls.__name__))
+
+
+def wait_status(pid):
+    """Exit status, or 128 + the signal that killed it."""
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        return 128 + os.WTERMSIG(status)
+    return os.WEXITSTATUS(status)
+
+
+def fork_call(fn):
+    """Runs fn() in a child; its exit status is fn's return value (0 on
+    None), 99 on an exception, or 128 + a signal."""
+    sys.stdout.flush()
+    pid = os.fork()
+    if pid == 0:
+        code = 99
+        try:
+            code = fn() or 0
+        except BaseException:  # noqa: BLE001
+            traceback.print_exc(file=sys.stdout)
+        sys.stdout.flush()
+        os._exit(code)
+    return wait_status(pid)
+
+
+def open_n(n, path="/dev/null"):
+    for _ in range(n):
+        os.close(os.open(path, os.O_RDONLY))
+
+
+# --- sessions -------------------------------------------------------------
+
+@test
+def create_session_gives_a_new_nonzero_id():
+    old = agentns.session_id()
+    check_eq(old, agentns.read_session("self"), "prctl and /proc agree before")
+    new = agentns.create_session()
+    check(not new.is_initial, "the new id is not all zeros")
+    check(new != old, "the new id %s differs from the old %s" % (new, old))
+    check_eq(new, agentns.session_id(), "PR_GET_AGENT_SESSION_ID")
+    check_eq(new, agentns.read_session("self"), "/proc/self/agent_session")
+    check_eq(new, agentns.read_session(os.getpid()), "/proc/PID/agent_session")
+    check_eq(old, agentns.parent_id(), "the parent id is the old id")
+
+
+@test
+def sessions_nest_and_parent_ids_chain():
+    ids = [agentns.session_id()]
+    for _ in range(3):
+        ids.append(agentns.create_session())
+        check_eq(ids[-2], agentns.parent_id(), "parent of depth %d" % (len(ids) - 1))
+    check_eq(4, len(set(ids)), "four distinct ids")
+
+
+@test
+def ns_link_changes_and_children_share_it():
+    before = agentns.read_ns_link()
+    agentns.create_session()
+    after = agentns.read_ns_link()
+    check(before != after, "the link changed: %s -> %s" % (before, after))
+    check_eq(os.stat("/proc/self/ns/agent").st_ino, agentns.read_ns_inode(), "inode")
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.read(r, 1)
+        os._exit(0)
+    try:
+        check_eq(after, agentns.read_ns_link(pid), "the child's link")
+        check_eq(agentns.session_id(), agentns.read_session(pid), "the child's id")
+    finally:
+        os.write(w, b"x")
+        wait_status(pid)
+
+
+# --- intent ----------------------------------------------------------------
+
+@test
+def intent_round_trip():
+    agentns.create_session()
+    check_eq("", agentns.get_intent(), "a new session has no intent")
+    check_eq("", agentns.read_intent(), "/proc/self/agent_intent of a new session")
+    for tag in ("python guest test", "~" * 63, " !#$%&()*+,-./09:;<=>?@AZ[\\]^_`az{|}"):
+        agentns.set_intent(tag)
+        check_eq(tag, agentns.get_intent(), "PR_GET_AGENT_INTENT_TAG")
+        check_eq(tag, agentns.read_intent("self"), "/proc/self/agent_intent")
+        check_eq(tag, agentns.read_intent(os.getpid()), "/proc/PID/agent_intent")
+    agentns.set_intent(b"bytes-tag")
+    check_eq("bytes-tag", agentns.get_intent(), "a bytes tag")
+    agentns.set_intent("")
+    check_eq("", agentns.get_intent(), "the empty tag clears")
+    agentns.set_intent("parent-intent")
+    agentns.create_session()
+    check_eq("", agentns.get_intent(), "a child session starts without the parent's tag")
+
+
+@test
+def bad_intent_is_einval_and_changes_nothing():
+    agentns.create_session()
+    agentns.set_intent("keep")
+    for bad in ("x" * 64, "tab\there", "\x01", "caf\u00e9", "\x7f"):
+        e = raises(agentns.InvalidArgumentError, agentns.set_intent, bad)
+        check(isinstance(e, ValueError) and isinstance(e, OSError), "ValueError and OSError")
+        check_eq(errno.EINVAL, e.errno, "errno for %r" % bad)
+        check("63 printable ASCII" in str(e), "the message explains: %s" % e)
+    e = raises(ValueError, agentns.set_intent, "nul\0inside")
+    check_eq(errno.EINVAL, e.errno, "errno for a NUL")
+    check_eq("keep", agentns.get_intent(), "the tag after the refusals")
+
+
+@test
+def initial_session_refuses_intent_and_budget_with_einval():
+    if not agentns.session_id().is_initial:
+        raise Skip("the runner is not in the initial session")
+    e = raises(agentns.InvalidArgumentError, agentns.set_intent, "init")
+    check(not isinstance(e, agentns.NotSupportedError), "EINVAL of the argument, not the kernel")
+    raises(agentns.InvalidArgumentError, agentns.set_budget, Budget(max_fork=1))
+    check_eq(Budget(), agentns.get_budget(), "the initial session's budget reads as zeros")
+    check_eq(agentns.session_id(), agentns.parent_id(), "the initial session's parent is zeros")
+
+
+# --- counters --------------------------------------------------------------
+
+@test
+def counters_count_exact_deltas():
+    agentns.create_session()
+    wfd = os.open("/dev/null", os.O_WRONLY)
+    zfd = os.open("/dev/zero", os.O_RDONLY)
+    data = b"w" * 4096
+    c0 = agentns.counters()
+    for _ in range(10):
+        fd = os.open("/dev/null", os.O_RDONLY)
+        os.close(fd)
+    c1 = agentns.counters()
+    check_eq(10, (c1 - c0).openat_count, "10 os.open -> openat")
+    check_eq(21, (c1 - c0).total_syscalls, "10 openat + 10 close + the prctl")
+    for _ in range(3):
+        os.write(wfd, data)
+    os.write(wfd, data[:100])
+    c2 = agentns.counters()
+    check_eq(3 * 4096 + 100, (c2 - c1).write_bytes, "write_bytes")
+    os.read(zfd, 100)
+    os.read(zfd, 24)
+    c3 = agentns.counters()
+    check_eq(124, (c3 - c2).read_bytes, "read_bytes")
+    for _ in range(1000):
+        os.getppid()
+    c4 = agentns.counters()
+    check_eq(1001, (c4 - c3).total_syscalls, "1000 getppid + the prctl")
+    check_eq(0, (c4 - c3).openat_count, "no opens")
+    check(c4.elapsed_ns >= c0.elapsed_ns, "elapsed_ns does not go back")
+    os.close(wfd)
+    os.close(zfd)
+
+
+@test
+def failed_opens_and_unlinks_do_not_count():
+    agentns.create_session()
+    d = tempfile.mkdtemp(prefix="agentns-py-")
+    paths = [os.path.join(d, "f%d" % i) for i in range(5)]
+    for p in paths:
+        os.close(os.open(p, os.O_CREAT | os.O_WRONLY, 0o600))
+    os.mkdir(os.path.join(d, "sub"))
+    c0 = agentns.counters()
+    for p in paths:
+        os.unlink(p)
+    os.rmdir(os.path.join(d, "sub"))
+    for p in paths[:2]:
+        try:
+            os.unlink(p)
+        except FileNotFoundError:
+            pass
+    for _ in range(3):
+        try:
+            os.open("/nonexistent/agentns", os.O_RDONLY)
+        except FileNotFoundError:
+            pass
+    c1 = agentns.counters()
+    check_eq(6, (c1 - c0).unlink_count, "5 unlink + 1 rmdir, failures not counted")
+    check_eq(0, (c1 - c0).openat_count, "failed opens not counted")
+    os.rmdir(d)
+
+
+@test
+def fork_exec_and_connect_count():
+    agentns.create_session()
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    c0 = agentns.counters()
+    for _ in range(3):
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        os.waitpid(pid, 0)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.execv("/nonexistent/agentns", ["x"])
+        except OSError:
+            pass
+        try:
+            os.execv("/bin/true", ["true"])
+        finally:
+            os._exit(127)
+    check_eq(0, wait_status(pid), "/bin/true")
+    for _ in range(4):
+        try:
+            s.connect("/nonexistent/agentns.sock")
+        except OSError:
+            pass
+    c1 = agentns.counters()
+    check_eq(4, (c1 - c0).fork_count, "4 forks")
+    check_eq(1, (c1 - c0).exec_count, "1 successful exec")
+    check_eq(4, (c1 - c0).connect_count, "4 connect attempts")
+    s.close()
+
+
+@test
+def child_sessions_roll_up_into_the_parent():
+    agentns.create_session()
+    c0 = agentns.counters()
+
+    def child():
+        agentns.create_session()
+        check_eq(0, agentns.counters().openat_count, "a new session starts from zero")
+        open_n(20)
+        return 0
+
+    check_eq(0, fork_call(child), "child")
+    c1 = agentns.counters()
+    check_eq(20, (c1 - c0).openat_count, "the exited child session's opens")
+    check_eq(1, (c1 - c0).fork_count, "the fork")
+
+
+@test
+def proc_counters_agree_with_prctl():
+    agentns.create_session()
+    open_n(5)
+    c = agentns.counters()
+    p = agentns.read_counters("self")
+    check_eq(c.openat_count + 1, p.openat_count, "reading the file opens it")
+    check_eq(c.exec_count, p.exec_count, "exec")
+    check_eq(c.fork_count, p.fork_count, "fork")
+    check(p.total_syscalls > c.total_syscalls, "syscalls went on")
+    check_eq(c.openat_count + 2, agentns.read_counters(os.getpid()).openat_count,
+             "/proc/PID/agent_counters, the second read")
+    st = os.stat("/proc/self/agent_counters")
+    check_eq(0o400, st.st_mode & 0o7777, "mode of agent_counters")
+
+
+# --- budgets ---------------------------------------------------------------
+
+@test
+def budget_round_trip():
+    agentns.create_session()
+    check_eq(Budget(), agentns.get_budget(), "a new session has no budget")
+    b = Budget(max_syscalls=10**9, max_write_bytes=1 << 40, max_elapsed_ns=3600 * 10**9,
+               action=Action.SIGTERM, max_openat=500000, max_read_bytes=1 << 41,
+               max_connect=1000, max_unlink=2000, max_fork=3000, max_exec=400)
+    agentns.set_budget(b)
+    got = agentns.get_budget()
+    check_eq(b, got, "get_budget")
+    check(got.action is Action.SIGTERM, "the action is an Action")
+    tighter = Budget(max_syscalls=10**8, max_openat=1000, action=Action.SIGKILL)
+    agentns.set_budget(tighter)
+    check_eq(tighter, agentns.get_budget(), "a tighter budget")
+    agentns.set_budget(Budget())
+    check_eq(Budget(), agentns.get_budget(), "root may remove every limit")
+
+
+@test
+def bad_budget_is_einval():
+    agentns.create_session()
+    agentns.set_budget(Budget(max_fork=100))
+    e = raises(agentns.InvalidArgumentError, agentns.set_budget, Budget(action=3))
+    check_eq(errno.EINVAL, e.errno, "errno")
+    check("unknown action" in str(e), "message: %s" % e)
+    check_eq(Budget(max_fork=100), agentns.get_budget(), "the budget after the refusal")
+
+
+@test
+def sigkill_budget_kills_a_forked_child():
+    def child():
+        agentns.create_session()
+        agentns.set_budget(Budget(max_openat=50, action=Action.SIGKILL))
+        open_n(1000)
+        return 3
+
+    check_eq(128 + signal.SIGKILL, fork_call(child), "the child's fate (openat budget)")
+
+    def spinner():
+        agentns.create_session()
+        agentns.set_budget(Budget(max_syscalls=5000, action=Action.SIGKILL))
+        for _ in range(100000):
+            os.getppid()
+        return 3
+
+    check_eq(128 + signal.SIGKILL, fork_call(spinner), "the child's fate (syscall budget)")
+
+
+@test
+def log_budget_kills_nothing():
+    def child():
+        agentns.create_session()
+        agentns.set_budget(Budget(max_openat=5, action=Action.LOG))
+        open_n(50)
+        return 7
+
+    check_eq(7, fork_call(child), "the child ran to its end")
+
+
+@test
+def spawn_sets_intent_and_budget():
+    import subprocess
+
+    p = agentns.spawn(["sh", "-c", "cat /proc/$$/agent_intent /proc/$$/agent_session"],
+                      intent="spawned-by-python", stdout=subprocess.PIPE)
+    out = p.communicate(timeout=60)[0].decode()
+    check_eq(0, p.returncode, "exit status")
+    intent, sid = out.splitlines()
+    check_eq("spawned-by-python", intent, "the spawned command's intent")
+    check(sid != str(agentns.session_id()) and sid != "0" * 32, "a new session: %s" % sid)
+    p = agentns.spawn(["sh", "-c", "while :; do cat /dev/null; done"],
+                      budget=Budget(max_syscalls=3000, action=Action.SIGKILL))
+    check_eq(-signal.SIGKILL, p.wait(timeout=100), "killed by its budget")
+
+
+# --- entering --------------------------------------------------------------
+
+def start_holder():
+    """A child in a new session of its own, until told to exit."""
+    ready_r, ready_w = os.pipe()
+    go_r, go_w = os.pipe()
+    sys.stdout.flush()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            sid = agentns.create_session()
+            os.write(ready_w, sid.raw)
+            os.read(go_r, 1)
+        finally:
+            os._exit(0)
+    raw = os.read(ready_r, 16)
+    check_eq(16, len(raw), "the holder's id")
+    return pid, agentns.SessionId(raw), go_w
+
+
+def stop_holder(pid, go_w):
+    os.write(go_w, b"x")
+    return wait_status(pid)
+
+
+@test
+def enter_by_pid_and_fd():
+    origin = agentns.create_session()
+    origin_fd = agentns.open_ns("self")
+    pid, sid, go = start_holder()
+    try:
+        agentns.enter_pid(pid)
+        check_eq(sid, agentns.session_id(), "the id after enter_pid")
+        check_eq(sid, agentns.read_session("self"), "/proc/self/agent_session after enter_pid")
+        check_eq(agentns.read_ns_link(pid), agentns.read_ns_link("self"), "the ns links")
+        check_eq(origin, agentns.parent_id(), "the holder's session's parent")
+        agentns.enter_fd(origin_fd)
+        check_eq(origin, agentns.session_id(), "back by fd")
+    finally:
+        os.close(origin_fd)
+        check_eq(0, stop_holder(pid, go), "holder")
+
+
+@test
+def enter_errors():
+    fd = os.open("/proc/self/ns/uts", os.O_RDONLY)
+    before = agentns.session_id()
+    e = raises(agentns.InvalidArgumentError, agentns.enter_fd, fd)
+    check(not isinstance(e, agentns.NotSupportedError), "EINVAL of the argument")
+    check("not an agent namespace" in str(e), "message: %s" % e)
+    os.close(fd)
+    raises(agentns.NoSuchTaskError, agentns.enter_pid, 0x3FFFFFFF)
+    check_eq(before, agentns.session_id(), "still in the same session")
+
+
+@test
+def unprivileged_create_needs_no_new_privs():
+    def drop():
+        os.setgroups([])
+        os.setresgid(NOBODY, NOBODY, NOBODY)
+        os.setresuid(NOBODY, NOBODY, NOBODY)
+
+    def without():
+        drop()
+        e = raises(agentns.AgentNSPermissionError, agentns.create_session)
+        check(isinstance(e, PermissionError), "a PermissionError")
+        check_eq(errno.EPERM, e.errno, "errno")
+        check("no_new_privs" in str(e), "message: %s" % e)
+
+    def with_nnp():
+        check_eq(0, _prctl(PR_SET_NO_NEW_PRIVS, 1), "PR_SET_NO_NEW_PRIVS")
+        drop()
+        before = agentns.session_id()
+        check(agentns.create_session() != before, "a new session")
+        agentns.set_budget(Budget(max_fork=10))
+        e = raises(agentns.AgentNSPermissionError, agentns.set_budget, Budget(max_fork=20))
+        check("loosening" in str(e), "message: %s" % e)
+
+    check_eq(0, fork_call(without), "without no_new_privs")
+    check_eq(0, fork_call(with_nnp), "with no_new_privs")
+
+
+@test
+def depth_past_32_is_limit_error():
+    start_initial = agentns.session_id().is_initial
+    n = 0
+    for _ in range(40):
+        try:
+            agentns.create_session()
+        except agentns.LimitError as e:
+            check_eq(errno.ENOSPC, e.errno, "errno")
+            check("depth 32" in str(e), "message: %s" % e)
+            break
+        n += 1
+    else:
+        raise AssertionError("40 nested sessions were created")
+    if start_initial:
+        check_eq(32, n, "sessions created below the initial one")
+
+
+@test
+def multithreaded_create_is_einval():
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait)
+    t.start()
+    try:
+        e = raises(agentns.InvalidArgumentError, agentns.create_session)
+        check("multi-threaded" in str(e), "message: %s" % e)
+    finally:
+        stop.set()
+        t.join()
+
+
+@test
+def disabled_sysctl_is_disabled_error():
+    try:
+        with open(SYSCTL_ENABLED) as f:
+            if f.read().strip() != "1":
+                raise Skip("agent namespaces are already disabled")
+        with open(SYSCTL_ENABLED, "w") as f:
+            f.write("0")
+    except OSError as e:
+        raise Skip("cannot write %s: %s" % (SYSCTL_ENABLED, e)) from None
+    try:
+        e = raises(agentns.DisabledError, agentns.create_session)
+        check_eq(errno.EOPNOTSUPP, e.errno, "errno")
+        check("disabled" in str(e), "message: %s" % e)
+        check(agentns.is_supported(), "still supported, only disabled")
+    finally:
+        with open(SYSCTL_ENABLED, "w") as f:
+            f.write("1")
+    check(not agentns.create_session().is_initial, "enabled again")
+
+
+# --- runner ----------------------------------------------------------------
+
+def run_one(fn):
+    """Runs fn in a child: ("ok"|"fail"|"skip", reason)."""
+    r, w = os.pipe()
+    sys.stdout.flush()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        code = 1
+        try:
+            fn()
+            code = 0
+        except Skip as e:
+            os.write(w, str(e).encode())
+            code = 4
+        except BaseException:  # noqa: BLE001
+            for line in traceback.format_exc().splitlines():
+                print("# " + line)
+        sys.stdout.flush()
+        os._exit(code)
+    os.close(w)
+    deadline = time.monotonic() + TEST_TIMEOUT_S
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            os.close(r)
+            return "fail", "timed out after %d s" % TEST_TIMEOUT_S
+        time.sleep(0.02)
+    reason = os.read(r, 4096).decode(errors="replace")
+    os.close(r)
+    if os.WIFSIGNALED(status):
+        return "fail", "killed by signal %d" % os.WTERMSIG(status)
+    code = os.WEXITSTATUS(status)
+    if code == 0:
+        return "ok", ""
+    if code == 4:
+        return "skip", reason
+    return "fail", "exit status %d" % code
+
+
+def main():
+    print("TAP version 13")
+    if not agentns.is_supported():
+        print("1..1")
+        print("ok 1 agentns_python # SKIP %s" % agentns.errors.NO_SUPPORT_HINT)
+        return 4
+    try:
+        with open(SYSCTL_ENABLED) as f:
+            enabled = f.read().strip()
+    except OSError:
+        enabled = "1"
+    if enabled == "0":
+        print("1..1")
+        print("ok 1 agentns_python # SKIP %s" % agentns.errors.DISABLED_HINT)
+        return 4
+    selected = [t for t in TESTS if len(sys.argv) < 2 or t.__name__ in sys.argv[1:]]
+    print("1..%d" % len(selected))
+    failed = skipped = 0
+    for i, fn in enumerate(selected, 1):
+        t0 = time.monotonic()
+        result, reason = run_one(fn)
+        took = time.monotonic() - t0
+        if result == "ok":
+            print("ok %d %s" % (i, fn.__name__))
+        elif result == "skip":
+            skipped += 1
+            print("ok %d %s # SKIP %s" % (i, fn.__name__, reason))
+        else:
+            failed += 1
+            print("# %s: %s" % (fn.__name__, reason))
+            print("not ok %d %s" % (i, fn.__name__))
+        print("# %s took %.2f s" % (fn.__name__, took))
+        sys.stdout.flush()
+    print("# Totals: pass:%d fail:%d skip:%d"
+          % (len(selected) - failed - skipped, failed, skipped))
+    if failed:
+        return 1
+    return 4 if skipped == len(selected) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
