@@ -10,7 +10,7 @@
 #define _LINUX_AGENT_NAMESPACES_H
 
 #include <linux/hrtimer.h>
-#include <linux/jump_label_ratelimit.h>
+#include <linux/jump_label.h>
 #include <linux/ns_common.h>
 #include <linux/nsproxy.h>
 #include <linux/percpu.h>
@@ -64,8 +64,8 @@ struct agent_ns_pcpu {
  * @user_ns: owning user namespace (holds a reference)
  * @level:   nesting depth, 0 for init_agent_ns
  * @id:      session id; all zeros only for init_agent_ns
- * @pcpu:    the session's own event counters; NULL for init_agent_ns,
- *           which counts nothing
+ * @pcpu:    the session's own event counters; for init_agent_ns, which
+ *           counts nothing, a sink that is never read
  * @budget_mask: bit N set when this session or an ancestor limits counter
  *           N; the hooks then charge the budgets (written under
  *           agent_ns_tree_lock, read locklessly)
@@ -111,10 +111,11 @@ extern struct agent_namespace init_agent_ns;
 extern spinlock_t agent_ns_tree_lock;
 /* The top-level sessions (children of init_agent_ns), under the lock. */
 extern struct list_head agent_ns_roots;
-/* On while at least one session other than the initial one exists. */
-extern struct static_key_false_deferred agent_ns_active;
-/* On while kernel.agent_ns.enabled is 0. */
-extern struct static_key_false agent_ns_disabled;
+/*
+ * On while at least one session other than the initial one exists and
+ * kernel.agent_ns.enabled is 1.
+ */
+extern struct static_key_false agent_ns_hooks;
 
 /* Implemented in Rust (rust/kernel/agent_ns/). */
 void agent_ns_free(struct agent_namespace *ns);
@@ -163,9 +164,10 @@ int agent_ns_session_id(struct task_struct *task, u8 id[AGENT_NS_ID_BYTES]);
  * @c:   which counter
  * @val: how much
  *
- * With no session but the initial one in existence this is a patched-out
- * jump.  Otherwise it is one per-cpu add on the task's own session, at
- * any nesting depth; the initial session counts nothing.  Only when the
+ * With no session but the initial one in existence (or the feature
+ * disabled) this is a patched-out jump.  Otherwise it is one per-cpu add
+ * on the task's own session, at any nesting depth; the initial session's
+ * adds go to a sink that is never read.  Only when the
  * session or an ancestor has a budget on @c does the event also charge
  * the budgets, out of line and before the add: a system call entered
  * past a SIGKILL budget that has already fired is not counted and not
@@ -175,10 +177,8 @@ static __always_inline void agent_ns_count(enum agent_ns_counter c, u64 val)
 {
 	struct nsproxy *nsproxy;
 	struct agent_namespace *ns;
-	struct agent_ns_pcpu __percpu *pcpu;
 
-	if (!static_branch_unlikely(&agent_ns_active.key) ||
-	    static_branch_unlikely(&agent_ns_disabled))
+	if (!static_branch_unlikely(&agent_ns_hooks))
 		return;
 	/*
 	 * Exiting tasks drop their nsproxy before they stop running, but
@@ -189,12 +189,9 @@ static __always_inline void agent_ns_count(enum agent_ns_counter c, u64 val)
 	if (c != AGENT_NS_SYSCALLS && unlikely(!nsproxy))
 		return;
 	ns = nsproxy->agent_ns;
-	pcpu = ns->pcpu;
-	if (!pcpu)
-		return;
 	if (unlikely(READ_ONCE(ns->budget_mask) & BIT(c)))
 		agent_ns_charge(ns, c, val);
-	this_cpu_add(pcpu->count[c], val);
+	this_cpu_add(ns->pcpu->count[c], val);
 }
 
 /* Count one event if @err is 0; returns @err. */

@@ -49,8 +49,8 @@ pub const MAX_DEPTH: u32 = bindings::AGENT_NS_MAX_DEPTH;
 ///   and, as for every initial namespace, its count is never touched.
 /// - `id`, `level`, `parent`, `user_ns` and `pcpu` never change after initialisation. `parent`
 ///   is null only for `init_agent_ns` and otherwise holds a reference on the parent session;
-///   `user_ns` holds a reference on the owning user namespace; `pcpu` is null for
-///   `init_agent_ns` and otherwise the `__percpu` address of the session's counters.
+///   `user_ns` holds a reference on the owning user namespace; `pcpu` is the `__percpu`
+///   address of the session's counters; for `init_agent_ns`, of a sink that is never read.
 #[repr(transparent)]
 #[pin_data]
 pub struct AgentNamespace {
