@@ -102,7 +102,12 @@ fi
 if [ "$accel" = kvm ]; then
 	ACCEL=(-enable-kvm -cpu host)
 else
-	ACCEL=(-accel tcg -cpu max)
+	# One host thread for all vcpus (round-robin TCG): with a thread per
+	# vcpu, a vcpu can still run a translated block that holds the int3
+	# of a finished text_poke_bp(), and the kernel oopses in the int3
+	# handler (seen: "Oops: int3" in do_syscall_64 while a static key was
+	# being switched); round-robin execution sees every code write at once.
+	ACCEL=(-accel tcg,thread=single -cpu max)
 fi
 
 QEMU=(qemu-system-x86_64 "${ACCEL[@]}" -smp 2 -m 1024 -no-reboot -display none
