@@ -139,7 +139,9 @@ mod tests {
         let mut n = 0;
         for cpu in possible_cpus() {
             assert!(cpu < crate::cpu::nr_cpu_ids());
-            assert!(last.map_or(true, |l| cpu > l));
+            if let Some(l) = last {
+                assert!(cpu > l);
+            }
             last = Some(cpu);
             n += 1;
         }

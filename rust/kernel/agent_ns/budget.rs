@@ -356,7 +356,7 @@ impl Session {
         let mask = parent_mask | self.budget.own_mask();
         // SAFETY: `budget_mask` is written only under the tree lock, which `tree` proves held;
         // the hooks read it with `READ_ONCE()`.
-        unsafe { core::ptr::write_volatile(&raw mut (*self.ns().as_ptr()).budget_mask, mask as _) };
+        unsafe { core::ptr::write_volatile(&raw mut (*self.ns().as_ptr()).budget_mask, mask) };
         self.budget.above.store(above, Relaxed);
         let link = self.budget_link();
         self.for_each_child(tree, |child| child.update_masks(tree, mask, link));

@@ -129,9 +129,10 @@ mod tests {
             core::mem::size_of::<bindings::agent_ns_counters>(),
             bindings::AGENT_NS_COUNTERS_SIZE_LATEST as usize
         );
-        let mut s = Snapshot::default();
-        s.events = [1, 2, 3, 4, 5, 6, 7, 8];
-        s.elapsed_ns = 9;
+        let s = Snapshot {
+            events: [1, 2, 3, 4, 5, 6, 7, 8],
+            elapsed_ns: 9,
+        };
         let u = s.to_uapi();
         assert_eq!(
             [

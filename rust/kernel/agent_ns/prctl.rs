@@ -29,7 +29,10 @@ fn set_agent_ns() -> Result {
     // SAFETY: `current` and `current_user_ns()` are valid for the current task.
     let allowed = unsafe {
         bindings::task_no_new_privs(bindings::get_current())
-            || bindings::ns_capable(bindings::current_user_ns(), bindings::CAP_SYS_ADMIN as _)
+            || bindings::ns_capable(
+                bindings::current_user_ns(),
+                bindings::CAP_SYS_ADMIN as c_int,
+            )
     };
     if !allowed {
         return Err(EPERM);
@@ -50,7 +53,7 @@ fn set_agent_ns() -> Result {
 
 /// Copies a session id to the user buffer at `addr`.
 fn put_id(addr: c_ulong, id: super::SessionId) -> Result {
-    UserSlice::new(UserPtr::from_addr(addr as usize), ID_BYTES)
+    UserSlice::new(UserPtr::from_addr(addr), ID_BYTES)
         .writer()
         .write_slice(&id.0)
 }
@@ -58,7 +61,7 @@ fn put_id(addr: c_ulong, id: super::SessionId) -> Result {
 /// Checks the size userspace gives for a versioned structure: 0 means version 0 (`ver0`
 /// bytes), a size below `ver0` is `EINVAL` and one above a page `E2BIG`.
 fn struct_size(usize: c_ulong, ver0: usize) -> Result<usize> {
-    match usize as usize {
+    match usize {
         0 => Ok(ver0),
         n if n < ver0 => Err(EINVAL),
         n if n > PAGE_SIZE => Err(E2BIG),
@@ -71,7 +74,7 @@ fn struct_size(usize: c_ulong, ver0: usize) -> Result<usize> {
 fn put_struct(addr: c_ulong, usize: c_ulong, src: &[u8], ver0: usize) -> Result {
     let usize = struct_size(usize, ver0)?;
     let n = usize.min(src.len());
-    let mut w = UserSlice::new(UserPtr::from_addr(addr as usize), usize).writer();
+    let mut w = UserSlice::new(UserPtr::from_addr(addr), usize).writer();
     w.write_slice(&src[..n])?;
     let zeros = [0u8; 64];
     let mut left = usize - n;
@@ -133,14 +136,13 @@ fn read_budget(addr: c_ulong, usize: c_ulong) -> Result<bindings::agent_ns_budge
     // SAFETY: `agent_ns_budget` has no padding and every bit pattern is a valid value.
     let bytes =
         unsafe { core::slice::from_raw_parts_mut(core::ptr::from_mut(&mut b).cast::<u8>(), ksize) };
-    UserSlice::new(UserPtr::from_addr(addr as usize), n)
+    UserSlice::new(UserPtr::from_addr(addr), n)
         .reader()
         .read_slice(&mut bytes[..n])?;
     if usize > ksize {
         // SAFETY: `check_zeroed_user()` only reads user memory through the uaccess routines.
-        let zeroed = unsafe {
-            bindings::check_zeroed_user((addr as usize + ksize) as *const _, usize - ksize)
-        };
+        let zeroed =
+            unsafe { bindings::check_zeroed_user((addr + ksize) as *const _, usize - ksize) };
         match zeroed {
             0 => return Err(E2BIG),
             e if e < 0 => return Err(Error::from_errno(e)),
@@ -157,11 +159,13 @@ fn set_budget(addr: c_ulong, usize: c_ulong) -> Result {
     let s = ns.session().ok_or(EINVAL)?;
     // Tightening is open to every task of the session; loosening needs CAP_SYS_ADMIN over the
     // session's owner.
-    // SAFETY: `user_ns` is valid while the session lives.
-    if s.budget.limits().loosened_by(&new)
-        && !unsafe { bindings::ns_capable((*ns.as_ptr()).user_ns, bindings::CAP_SYS_ADMIN as _) }
-    {
-        return Err(EPERM);
+    if s.budget.limits().loosened_by(&new) {
+        // SAFETY: `user_ns` is valid while the session lives.
+        let owner = unsafe { (*ns.as_ptr()).user_ns };
+        // SAFETY: `owner` is a valid user namespace.
+        if !unsafe { bindings::ns_capable(owner, bindings::CAP_SYS_ADMIN as c_int) } {
+            return Err(EPERM);
+        }
     }
     s.set_limits(new);
     Ok(())
@@ -169,7 +173,7 @@ fn set_budget(addr: c_ulong, usize: c_ulong) -> Result {
 
 /// Sets the intent tag of the caller's session; the initial session has none (`EINVAL`).
 fn set_intent(addr: c_ulong) -> Result {
-    let tag = IntentTag::from_user(addr as usize)?;
+    let tag = IntentTag::from_user(addr)?;
     AgentNamespace::current()
         .session()
         .ok_or(EINVAL)?
@@ -181,7 +185,7 @@ fn set_intent(addr: c_ulong) -> Result {
 fn get_intent(addr: c_ulong) -> Result {
     let tag = AgentNamespace::current().intent();
     let buf = tag.padded();
-    UserSlice::new(UserPtr::from_addr(addr as usize), buf.len())
+    UserSlice::new(UserPtr::from_addr(addr), buf.len())
         .writer()
         .write_slice(buf)
 }
