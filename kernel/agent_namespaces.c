@@ -72,6 +72,7 @@ static void agent_ns_hooks_off(struct work_struct *work)
 {
 	agent_ns_update_hooks();
 }
+
 static DECLARE_DELAYED_WORK(agent_ns_hooks_off_work, agent_ns_hooks_off);
 
 /* A session was created (process context, may sleep). */
@@ -85,7 +86,7 @@ void agent_ns_activate(void)
 void agent_ns_deactivate(void)
 {
 	if (atomic_dec_and_test(&agent_ns_live))
-		mod_delayed_work(system_wq, &agent_ns_hooks_off_work, HZ);
+		mod_delayed_work(system_dfl_wq, &agent_ns_hooks_off_work, HZ);
 }
 
 /*
@@ -214,8 +215,8 @@ static void agent_ns_reap(struct work_struct *work)
 
 	if (lifetime && agent_ns_mark_expired(lifetime))
 		agent_ns_signal_where(agent_ns_is_expired, NULL, SIGKILL);
-	schedule_delayed_work(&agent_ns_reaper,
-			      READ_ONCE(agent_ns_reap_interval) * HZ);
+	queue_delayed_work(system_dfl_wq, &agent_ns_reaper,
+			   READ_ONCE(agent_ns_reap_interval) * HZ);
 }
 
 static int agent_ns_reap_interval_handler(const struct ctl_table *table,
@@ -225,7 +226,7 @@ static int agent_ns_reap_interval_handler(const struct ctl_table *table,
 	int ret = proc_douintvec_minmax(table, write, buffer, lenp, ppos);
 
 	if (!ret && write)
-		mod_delayed_work(system_wq, &agent_ns_reaper,
+		mod_delayed_work(system_dfl_wq, &agent_ns_reaper,
 				 READ_ONCE(agent_ns_reap_interval) * HZ);
 	return ret;
 }
@@ -267,7 +268,7 @@ static int __init agent_ns_init(void)
 	}
 	__ns_tree_add_raw(&init_agent_ns.ns, &agent_ns_tree);
 	register_sysctl_init("kernel/agent_ns", agent_ns_sysctls);
-	schedule_delayed_work(&agent_ns_reaper, agent_ns_reap_interval * HZ);
+	queue_delayed_work(system_dfl_wq, &agent_ns_reaper, agent_ns_reap_interval * HZ);
 	return 0;
 }
 late_initcall(agent_ns_init);

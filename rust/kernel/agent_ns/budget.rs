@@ -12,8 +12,8 @@
 //! entered the kernel before the signal landed) is a straggler: a system call is not counted and
 //! not run, its process ends at system call entry; any other event (which has already happened)
 //! queues a SIGKILL on its own process. So the crossing event is the only one counted past a
-//! syscall limit, and no thread gets further than one event past any other limit. The elapsed-time limit is a
-//! per-session hrtimer.
+//! syscall limit, and no thread gets further than one event past any other limit. The
+//! elapsed-time limit is a per-session hrtimer.
 
 use super::{
     counters::{Counter, NR_COUNTERS},
