@@ -35,6 +35,8 @@
 #include <linux/bpf.h>
 #include <linux/perf_event.h>
 
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
 #endif
@@ -161,7 +163,7 @@ static double per_op(void (*fn)(void), long iters)
 
 static void run_ops(const char *variant)
 {
-	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(ops); i++) {
 		printf("B %s %s %.2f\n", ops[i].name, variant,
 		       per_op(ops[i].fn, n / ops[i].div));
 		fflush(stdout);
@@ -383,7 +385,7 @@ static void overshoot_in_session(void)
 }
 
 /* Kilobytes of a /proc/meminfo line. */
-static long meminfo(const char *key)
+static long meminfo_kb(const char *key)
 {
 	char line[128];
 	long v = -1;
@@ -438,9 +440,9 @@ static double reaper_tick_us(void)
 		*p = 0;
 		p = strrchr(line, ' ');
 		t = atof(p + 1) * 1e6;
-		if (is_start)
+		if (is_start) {
 			start = t;
-		else if (start >= 0) {
+		} else if (start >= 0) {
 			sum += t - start;
 			ticks++;
 			start = -1;
@@ -466,8 +468,8 @@ static void hold_many(const char *nsname, int how, long count)
 		die("calloc");
 	sync();
 	write_file("/proc/sys/vm/drop_caches", "3");
-	slab0 = meminfo("Slab");
-	pcpu0 = meminfo("Percpu");
+	slab0 = meminfo_kb("Slab");
+	pcpu0 = meminfo_kb("Percpu");
 	for (long i = 0; i < count; i++) {
 		pid_t pid;
 
@@ -494,8 +496,8 @@ static void hold_many(const char *nsname, int how, long count)
 	}
 	sync();
 	write_file("/proc/sys/vm/drop_caches", "3");
-	slab1 = meminfo("Slab");
-	pcpu1 = meminfo("Percpu");
+	slab1 = meminfo_kb("Slab");
+	pcpu1 = meminfo_kb("Percpu");
 	printf("I mem_per_%s_ns_bytes %.0f\n", nsname,
 	       ((slab1 - slab0) + (pcpu1 - pcpu0)) * 1024.0 / count);
 	printf("I pcpu_per_%s_ns_bytes %.0f\n", nsname, (pcpu1 - pcpu0) * 1024.0 / count);
@@ -581,7 +583,7 @@ static int bpf_count_syscalls(void)
 	memset(&a, 0, sizeof(a));
 	a.prog_type = BPF_PROG_TYPE_TRACEPOINT;
 	a.insns = (unsigned long)insns;
-	a.insn_cnt = sizeof(insns) / sizeof(insns[0]);
+	a.insn_cnt = ARRAY_SIZE(insns);
 	a.license = (unsigned long)"GPL";
 	prog = bpf(BPF_PROG_LOAD, &a);
 	if (prog < 0)

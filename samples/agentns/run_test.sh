@@ -89,7 +89,8 @@ exec 2>&3 3>&-
 result "kill_budget_kills_a_syscall_heavy_command" $? "exit status $rc, expected 137"
 
 # 6. Without -k the budget only logs: the command runs to its end.
-out=$("$RUN" -s 200 -- sh -c 'i=0; while [ $i -lt 100 ]; do cat /dev/null; i=$((i + 1)); done; echo done')
+loop='i=0; while [ $i -lt 100 ]; do cat /dev/null; i=$((i + 1)); done; echo done'
+out=$("$RUN" -s 200 -- sh -c "$loop")
 rc=$?
 [ $rc = 0 ] && [ "$out" = done ]
 result "log_budget_kills_nothing" $? "rc=$rc out=$out"
