@@ -6,6 +6,8 @@
 #   KCONFIG=FILE    start from a full configuration (a distro's) instead of
 #                   tinyconfig + scripts/vm.config; scripts/distro.config
 #                   is merged on top of it
+#   DEBUG=1         the debug guest: scripts/debug.config on top (KASAN,
+#                   lockdep, kmemleak, UBSAN, ...), in its own $BUILD
 #   CONFIG_ONLY=1   write $BUILD/.config and stop
 . "$(dirname "$0")/common.sh"
 
@@ -25,6 +27,7 @@ else
 fi
 # Every build is linux-wintermute: uname -r and the packages say so.
 printf 'CONFIG_LOCALVERSION="-wintermute"\n# CONFIG_LOCALVERSION_AUTO is not set\n' >>"$frag"
+[ -z "$DEBUG" ] || cat "$AGENTNS_ROOT/scripts/debug.config" >>"$frag"
 if [ -n "${KCONFIG:-}" ]; then
 	cp "$KCONFIG" "$CFG/.config"
 	# No KUnit in a kernel for real machines: its tests run at boot.
@@ -50,11 +53,24 @@ if [ -n "${CONFIG_ONLY:-}" ]; then
 fi
 
 log=$LOGDIR/build-$(basename "$BUILD").log
-stage "build: bzImage (AGENT_NS=$AGENT_NS, -j$JOBS, log $log)"
+# The debug kernel's Rust is compiled by clippy-driver (the kernel's
+# CLIPPY=1, same code generation): a lint in our code fails the build.
+clippy=()
+[ -z "$DEBUG" ] || clippy=(CLIPPY=1 CLIPPY_DRIVER=/usr/bin/clippy-driver)
+stage "build: bzImage (AGENT_NS=$AGENT_NS${DEBUG:+, debug, clippy}, -j$JOBS, log $log)"
 t=$(date +%s)
-if ! "${KMAKE[@]}" bzImage >"$log" 2>&1; then
+if ! "${KMAKE[@]}" "${clippy[@]}" bzImage >"$log" 2>&1; then
 	grep -E 'error:|Error [0-9]' "$log" | head -40 >&2
 	tail -n 30 "$log" >&2
 	die "kernel build failed (full log: $log)"
+fi
+# Warnings in our code fail the build; its objects are removed so that
+# the next build compiles them, and warns, again.
+ours='(rust/kernel/agent_ns/|rust/kernel/percpu\.rs|rust/helpers/(agent_ns|percpu)\.c|kernel/agent_namespaces\.c|include/linux/agent_namespaces\.h)'
+if grep -A3 -E '^(warning|error)' "$log" | grep -qE "$ours" ||
+	grep -E "$ours.*warning:" "$log" | grep -q .; then
+	grep -B2 -A8 -E "$ours" "$log" | head -60 >&2
+	rm -f "$BUILD/arch/x86/boot/bzImage" "$BUILD/rust/kernel.o" "$BUILD/kernel/agent_namespaces.o"
+	die "compiler or clippy warnings in agent_ns code (full log: $log)"
 fi
 stage "build: done in $(( $(date +%s) - t ))s: $BUILD/arch/x86/boot/bzImage"

@@ -19,7 +19,8 @@ esac
 
 SRC=$CACHE/src/linux-$KVER            # pristine extracted tree (never modified)
 TREE=$CACHE/tree/linux-$KVER           # pristine + our overlay + patches
-BUILD=$CACHE/build/linux-$KVER-agentns-$AGENT_NS${KCONFIG:+-custom}
+DEBUG=${DEBUG:-}                       # 1: the debug guest (scripts/debug.config)
+BUILD=$CACHE/build/linux-$KVER-agentns-$AGENT_NS${KCONFIG:+-custom}${DEBUG:+-debug}
 LOGDIR=$CACHE/logs
 KMAKE=(make -C "$TREE" O="$BUILD" LLVM=-19 RUSTC=/usr/bin/rustc
        BINDGEN="$CARGO_HOME/bin/bindgen" -j"$JOBS")
