@@ -3,7 +3,7 @@
 # Boot the built kernel under QEMU with a busybox initramfs and run a
 # command line in it as root.
 #
-#   scripts/vm.sh [-t SECONDS] [-i] [-a APPEND] [-x DIR] [--] [CMD]
+#   scripts/vm.sh [-t SECONDS] [-i] [-n] [-a APPEND] [-x DIR] [--] [CMD]
 #
 #   CMD      shell command line run by /bin/sh in the guest; its output is
 #            printed and its exit status is ours
@@ -11,6 +11,8 @@
 #   -t       kill the guest after SECONDS (default 300) and fail
 #   -a       extra kernel command line
 #   -x DIR   put DIR's files into the initramfs under /extra
+#   -n       no 9p shares (neither the repository nor /host): the debug
+#            kernel hangs in its first 9p mount (not diagnosed yet)
 #
 # The repository is shared read-only at its own absolute path (9p), so a
 # static binary built on the host runs in the guest by its host path.  The
@@ -20,14 +22,15 @@
 # The console log and the command's output are kept under $CACHE/runs/.
 . "$(dirname "$0")/common.sh"
 
-timeout_s=300 interactive=0 append= extra=
-while getopts "t:ia:x:" o; do
+timeout_s=300 interactive=0 append= extra= shares=1
+while getopts "t:ia:x:n" o; do
 	case $o in
 	t) timeout_s=$OPTARG ;;
 	i) interactive=1 ;;
 	a) append=$OPTARG ;;
 	x) extra=$OPTARG ;;
-	*) die "usage: $0 [-t SECONDS] [-i] [-a APPEND] [-x DIR] [--] [CMD]" ;;
+	n) shares=0 ;;
+	*) die "usage: $0 [-t SECONDS] [-i] [-n] [-a APPEND] [-x DIR] [--] [CMD]" ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -56,16 +59,17 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mount -t tmpfs tmpfs /tmp
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
-mkdir -p '$AGENTNS_ROOT'
+mkdir -p '$AGENTNS_ROOT' /host
+if [ $shares = 1 ]; then
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 agentns '$AGENTNS_ROOT' ||
 	echo 'agentns: could not mount the repository' >/dev/ttyS0
-mkdir -p /host
 if mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 hostroot /host; then
 	mount -t proc proc /host/proc && mount -t sysfs sysfs /host/sys &&
 		mount -o bind /dev /host/dev && mount -o bind /tmp /host/tmp ||
 		echo 'agentns: warning: /host lacks proc, sys, dev or tmp' >/dev/ttyS0
 else
 	echo 'agentns: warning: could not mount the host root at /host' >/dev/ttyS0
+fi
 fi
 cd '$AGENTNS_ROOT'
 if [ $interactive = 1 ]; then
@@ -102,22 +106,23 @@ fi
 if [ "$accel" = kvm ]; then
 	ACCEL=(-enable-kvm -cpu host)
 else
-	# One host thread for all vcpus (round-robin TCG): with a thread per
-	# vcpu, a vcpu can still run a translated block that holds the int3
-	# of a finished text_poke_bp(), and the kernel oopses in the int3
-	# handler (seen: "Oops: int3" in do_syscall_64 while a static key was
-	# being switched); round-robin execution sees every code write at once.
+	# One host thread for all vcpus (round-robin TCG).  With a thread per
+	# vcpu the guest oopsed once in the int3 handler while a static key
+	# was being switched ("Oops: int3" in do_syscall_64), most likely a
+	# vcpu still running a translated block that held the int3 of a
+	# finished text_poke_bp(); round-robin sees every code write at once.
 	ACCEL=(-accel tcg,thread=single -cpu max)
 fi
 
 QEMU=(qemu-system-x86_64 "${ACCEL[@]}" -smp 2 -m 1024 -no-reboot -display none
       -kernel "$KERNEL" -initrd "$RUN/initrd.gz"
       -append "console=ttyS0 panic=-1 oops=panic ${AGENTNS_APPEND:-} $append"
+      ${AGENTNS_QEMU_ARGS:-})
+[ $shares = 0 ] || QEMU+=(
       -fsdev "local,id=repo,path=$AGENTNS_ROOT,security_model=none,readonly=on"
       -device virtio-9p-pci,fsdev=repo,mount_tag=agentns
       -fsdev "local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap"
-      -device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot
-      ${AGENTNS_QEMU_ARGS:-})
+      -device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot)
 stage "vm: booting $(basename "$BUILD") under QEMU/$accel (console log: $RUN/console.log)"
 if [ $interactive = 1 ]; then
 	"${QEMU[@]}" -monitor none -serial mon:stdio -serial "file:$RUN/output"
