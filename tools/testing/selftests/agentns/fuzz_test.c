@@ -55,9 +55,6 @@
 #include "../kselftest_harness.h"
 #include "agentns_util.h"
 
-#ifndef NS_GET_ID
-#define NS_GET_ID		_IOR(0xb7, 13, __u64)
-#endif
 #ifndef NS_GET_MNTNS_ID
 #define NS_GET_MNTNS_ID		_IOR(0xb7, 5, __u64)
 #endif
@@ -71,7 +68,6 @@ struct fuzz_mnt_ns_info {
 #define FUZZ_NS_MNT_GET_INFO	_IOR(0xb7, 10, struct fuzz_mnt_ns_info)
 #define FUZZ_NS_UNKNOWN		_IO(0xb7, 0x3f)
 
-#define AGENT_NS_INIT_INO	0xEFFFFFF6U
 #define AGENT_NS_INIT_ID	9ULL
 #define MAX_DEPTH		32
 
@@ -187,33 +183,6 @@ static unsigned int below(struct ctx *c, unsigned int n)
 static bool chance(struct ctx *c, unsigned int percent)
 {
 	return below(c, 100) < percent;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* Prints a "# " line on stderr with one write(2): safe in threads and children. */
-static void say(const char *fmt, ...)
-{
-	char buf[640];
-	va_list ap;
-	int n;
-
-	buf[0] = '#';
-	buf[1] = ' ';
-	va_start(ap, fmt);
-	n = vsnprintf(buf + 2, sizeof(buf) - 3, fmt, ap) + 2;
-	va_end(ap);
-	if (n > (int)sizeof(buf) - 2)
-		n = sizeof(buf) - 2;
-	buf[n++] = '\n';
-	if (write(2, buf, n) < 0)
-		return;
 }
 
 static void fail(struct ctx *c, const char *fmt, ...)

@@ -24,30 +24,7 @@
 #include "../kselftest_harness.h"
 #include "agentns_util.h"
 
-#ifndef AGENT_NS_TYPE
-#define AGENT_NS_TYPE		0x00000040
-#endif
-#ifndef NS_GET_ID
-#define NS_GET_ID		_IOR(0xb7, 13, __u64)
-#endif
-#ifndef __NR_listns
-#define __NR_listns		470
-#endif
-#ifndef NS_ID_REQ_SIZE_VER0
-struct ns_id_req {
-	__u32 size;
-	__u32 spare;
-	__u64 ns_id;
-	__u32 ns_type;
-	__u32 spare2;
-	__u64 user_ns_id;
-};
-
-#define NS_ID_REQ_SIZE_VER0	32
-#endif
-
 /* The initial session's nsfs inode number and namespace id. */
-#define AGENT_NS_INIT_INO	0xEFFFFFF6U
 #define AGENT_NS_INIT_ID	9ULL
 #define AGENT_NS_INIT_LINK	"agent:[4026531830]"
 

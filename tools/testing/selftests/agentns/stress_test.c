@@ -43,32 +43,6 @@
 #include "../kselftest_harness.h"
 #include "agentns_util.h"
 
-#ifndef NS_GET_ID
-#define NS_GET_ID		_IOR(0xb7, 13, __u64)
-#endif
-#ifndef __NR_listns
-#define __NR_listns		470
-#endif
-#ifndef NS_ID_REQ_SIZE_VER0
-struct ns_id_req {
-	__u32 size;
-	__u32 spare;
-	__u64 ns_id;
-	__u32 ns_type;
-	__u32 spare2;
-	__u64 user_ns_id;
-};
-
-#define NS_ID_REQ_SIZE_VER0	32
-#endif
-
-#define AGENT_NS_INIT_INO	0xEFFFFFF6U
-
-#define ENABLED			"/proc/sys/kernel/agent_ns/enabled"
-#define MAX_LIFETIME		"/proc/sys/kernel/agent_ns/max_lifetime"
-#define REAP_INTERVAL		"/proc/sys/kernel/agent_ns/reap_interval"
-#define MAX_AGENT_NS		"/proc/sys/user/max_agent_namespaces"
-
 #define SECS_DEFAULT		30
 #define SECS_MAX		120
 #define HARNESS_TIMEOUT		(SECS_MAX + 90)
@@ -108,33 +82,6 @@ struct shared {
 static struct shared *sh;
 static double deadline;
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* A "# " line on stderr in one write(2). */
-static void say(const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-	int n;
-
-	buf[0] = '#';
-	buf[1] = ' ';
-	va_start(ap, fmt);
-	n = vsnprintf(buf + 2, sizeof(buf) - 3, fmt, ap) + 2;
-	va_end(ap);
-	if (n > (int)sizeof(buf) - 2)
-		n = sizeof(buf) - 2;
-	buf[n++] = '\n';
-	if (write(2, buf, n) < 0)
-		return;
-}
-
 static __thread const char *scen_name = "?";
 
 /* A scenario's failure: a message and a distinct exit status. */
@@ -158,32 +105,6 @@ static unsigned int below(unsigned int n)
 	rng ^= rng << 25;
 	rng ^= rng >> 27;
 	return ((rng * 0x2545F4914F6CDD1DULL) >> 32) % n;
-}
-
-static long read_long(const char *path)
-{
-	char buf[32] = "";
-	int fd = open(path, O_RDONLY);
-
-	if (fd < 0)
-		return -errno;
-	if (read(fd, buf, sizeof(buf) - 1) < 0)
-		buf[0] = '\0';
-	close(fd);
-	return strtol(buf, NULL, 10);
-}
-
-static int write_long(const char *path, long v)
-{
-	char buf[32];
-	int fd = open(path, O_WRONLY), n;
-
-	if (fd < 0)
-		return -errno;
-	n = snprintf(buf, sizeof(buf), "%ld", v);
-	n = write(fd, buf, n) == n ? 0 : -errno;
-	close(fd);
-	return n;
 }
 
 static __u64 ns_id_of(int fd)

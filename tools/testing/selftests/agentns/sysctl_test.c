@@ -18,37 +18,7 @@
 #include <linux/agent_namespaces.h>
 
 #include "../kselftest_harness.h"
-
-#define ENABLED		"/proc/sys/kernel/agent_ns/enabled"
-#define MAX_LIFETIME	"/proc/sys/kernel/agent_ns/max_lifetime"
-#define REAP_INTERVAL	"/proc/sys/kernel/agent_ns/reap_interval"
-#define MAX_AGENT_NS	"/proc/sys/user/max_agent_namespaces"
-
-static long read_long(const char *path)
-{
-	char buf[32] = "";
-	int fd = open(path, O_RDONLY);
-
-	if (fd < 0)
-		return -errno;
-	if (read(fd, buf, sizeof(buf) - 1) < 0)
-		buf[0] = 0;
-	close(fd);
-	return strtol(buf, NULL, 10);
-}
-
-static int write_long(const char *path, long v)
-{
-	char buf[32];
-	int fd = open(path, O_WRONLY), n;
-
-	if (fd < 0)
-		return -errno;
-	n = snprintf(buf, sizeof(buf), "%ld", v);
-	n = write(fd, buf, n) == n ? 0 : -errno;
-	close(fd);
-	return n;
-}
+#include "agentns_util.h"
 
 static struct agent_ns_counters counters(void)
 {
