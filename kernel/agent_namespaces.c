@@ -331,9 +331,11 @@ const struct proc_ns_operations agentns_operations = {
  * counts alone).
  */
 /*
- * The initial session counts nothing, but its counting hook adds to this
- * per-cpu sink, never read, rather than test for a missing counter block:
- * two instructions fewer on every event in every other session.
+ * The initial session counts nothing: its tasks do not carry
+ * SYSCALL_WORK_AGENT_NS, so the hooks never reach its counters.  They
+ * still point at a per-cpu block, never read, so that a task whose flag
+ * ever disagreed with its session would add to this sink rather than
+ * through a NULL per-cpu pointer.
  */
 static DEFINE_PER_CPU(struct agent_ns_pcpu, agent_ns_init_sink);
 
@@ -502,6 +504,17 @@ int agent_ns_kill_before_return(struct agent_namespace *ns, int sig)
 		return -ESRCH;
 	}
 	return 0;
+}
+
+/*
+ * The counting hooks' out-of-line path, for an event on which the session
+ * or an ancestor has a budget: charge the budgets (Rust), then count.
+ */
+void agent_ns_charge_count(struct agent_namespace *ns, enum agent_ns_counter c,
+			   u64 val)
+{
+	agent_ns_charge(ns, c, val);
+	this_cpu_add(ns->pcpu->count[c], val);
 }
 
 /*

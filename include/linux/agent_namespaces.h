@@ -18,6 +18,7 @@
 #include <linux/sched.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
+#include <linux/thread_info.h>
 #include <linux/types.h>
 #include <linux/workqueue.h>
 #include <uapi/linux/agent_namespaces.h>
@@ -129,6 +130,8 @@ int proc_agent_intent_show(struct seq_file *m, struct pid_namespace *ns,
 			   struct pid *pid, struct task_struct *task);
 int agent_ns_may_enter(struct agent_namespace *ns, struct user_namespace *user_ns);
 void agent_ns_charge(struct agent_namespace *ns, enum agent_ns_counter c, u64 val);
+void agent_ns_charge_count(struct agent_namespace *ns, enum agent_ns_counter c,
+			   u64 val);
 void agent_ns_elapsed_expired(struct agent_namespace *ns);
 unsigned int agent_ns_mark_expired(u64 max_lifetime_ns);
 
@@ -159,39 +162,75 @@ void agent_ns_free_rcu(struct agent_namespace *ns);
 /* For LSMs and audit: copy @task's session id to @id. */
 int agent_ns_session_id(struct task_struct *task, u8 id[AGENT_NS_ID_BYTES]);
 
+/*
+ * Called by switch_task_namespaces() for @p, the current task, before it
+ * installs @new (NULL when the task exits).  SYSCALL_WORK_AGENT_NS marks
+ * the tasks whose agent namespace is not the initial one: the hooks test
+ * it first, so that tasks outside any session skip them.  Only the task
+ * itself changes its flag, and no event is counted while it switches.
+ */
+static inline void agent_ns_switch_task(struct task_struct *p,
+					struct nsproxy *new)
+{
+	if (new && new->agent_ns != &init_agent_ns)
+		set_task_syscall_work(p, AGENT_NS);
+	else
+		clear_task_syscall_work(p, AGENT_NS);
+}
+
+/* The hooks' common part, for a task whose SYSCALL_WORK_AGENT_NS is set. */
+static __always_inline void __agent_ns_count(enum agent_ns_counter c, u64 val)
+{
+	struct agent_namespace *ns;
+
+	/*
+	 * The flag implies a session other than the initial one, and an
+	 * nsproxy: an exiting task clears it before it drops its nsproxy.
+	 */
+	ns = current->nsproxy->agent_ns;
+	if (unlikely(READ_ONCE(ns->budget_mask) & BIT(c)))
+		agent_ns_charge_count(ns, c, val);
+	else
+		this_cpu_add(ns->pcpu->count[c], val);
+}
+
 /**
  * agent_ns_count - count an event in the current task's session
  * @c:   which counter
  * @val: how much
  *
  * With no session but the initial one in existence (or the feature
- * disabled) this is a patched-out jump.  Otherwise it is one per-cpu add
- * on the task's own session, at any nesting depth; the initial session's
- * adds go to a sink that is never read.  Only when the
- * session or an ancestor has a budget on @c does the event also charge
- * the budgets, out of line and before the add: a system call entered
- * past a SIGKILL budget that has already fired is not counted and not
- * run, agent_ns_charge() ends the task's process there.
+ * disabled) this is a patched-out jump.  While sessions exist, a task
+ * outside all of them pays a load and a test of its syscall work flags,
+ * and a task in a session one per-cpu add on its own session's counter,
+ * at any nesting depth.  Only when the session or an ancestor has a
+ * budget on @c does the event also charge the budgets, out of line and
+ * before the add: a system call entered past a SIGKILL budget that has
+ * already fired is not counted and not run, agent_ns_charge() ends the
+ * task's process there.  The out-of-line call also does the add, so that
+ * the session pointer is not live across it: a caller keeps no more
+ * registers across the hook than it would without it.
  */
 static __always_inline void agent_ns_count(enum agent_ns_counter c, u64 val)
 {
-	struct nsproxy *nsproxy;
-	struct agent_namespace *ns;
-
 	if (!static_branch_unlikely(&agent_ns_hooks))
 		return;
-	/*
-	 * Exiting tasks drop their nsproxy before they stop running, but
-	 * never enter a system call afterwards: the system call entry
-	 * hook skips the test.
-	 */
-	nsproxy = current->nsproxy;
-	if (c != AGENT_NS_SYSCALLS && unlikely(!nsproxy))
+	if (!(READ_ONCE(current_thread_info()->syscall_work) &
+	      SYSCALL_WORK_AGENT_NS))
 		return;
-	ns = nsproxy->agent_ns;
-	if (unlikely(READ_ONCE(ns->budget_mask) & BIT(c)))
-		agent_ns_charge(ns, c, val);
-	this_cpu_add(ns->pcpu->count[c], val);
+	__agent_ns_count(c, val);
+}
+
+/*
+ * agent_ns_count() for the system call entry, which has found
+ * SYSCALL_WORK_AGENT_NS in the flags it reads anyway (the bit is part of
+ * SYSCALL_WORK_ENTER, so a task outside every session does not even test
+ * it).
+ */
+static __always_inline void agent_ns_count_syscall(void)
+{
+	if (static_branch_unlikely(&agent_ns_hooks))
+		__agent_ns_count(AGENT_NS_SYSCALLS, 1);
 }
 
 /* Count one event if @err is 0; returns @err. */
@@ -224,6 +263,15 @@ static inline void put_agent_ns(struct agent_namespace *ns)
 }
 
 #else /* !CONFIG_AGENT_NS */
+
+static inline void agent_ns_switch_task(struct task_struct *p,
+					struct nsproxy *new)
+{
+}
+
+static inline void agent_ns_count_syscall(void)
+{
+}
 
 static inline void agent_ns_count(enum agent_ns_counter c, u64 val)
 {

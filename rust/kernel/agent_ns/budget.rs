@@ -4,10 +4,11 @@
 //!
 //! A limit on a session covers its whole subtree. A session whose own or an ancestor's budget
 //! limits counter `c` has bit `c` set in its `budget_mask`; for such a session the C hook calls
-//! [`agent_ns_charge`] before its per-CPU add, which walks up the session's ancestors and charges
-//! every budget that limits `c`: one atomic add each. The event that takes a budget past its limit
-//! fires the action once: a tracepoint and a log line, and for `SIGTERM`/`SIGKILL` the signal to
-//! every process of the budget's subtree, sent before the crossing task returns to user space.
+//! [`agent_ns_charge`] before its per-CPU add (both in `agent_ns_charge_count()`), which walks up
+//! the session's ancestors and charges every budget that limits `c`: one atomic add each. The
+//! event that takes a budget past its limit fires the action once: a tracepoint and a log line,
+//! and for `SIGTERM`/`SIGKILL` the signal to every process of the budget's subtree, sent before
+//! the crossing task returns to user space.
 //! Under a fired `SIGKILL` budget, a later event of a task that has no SIGKILL pending yet (it
 //! entered the kernel before the signal landed) is a straggler: a system call is not counted and
 //! not run, its process ends at system call entry; any other event (which has already happened)
@@ -201,7 +202,8 @@ fn fire(s: &Session, i: usize, value: u64, limit: u64, deferred: bool) {
 
 /// Charges `val` events of counter `c` to every budget of `ns` and its ancestors that limits `c`.
 ///
-/// Called by the C hook `agent_ns_count()` when bit `c` of `ns->budget_mask` is set. It visits
+/// Called by the C hook `agent_ns_count()`, through `agent_ns_charge_count()` and before the
+/// per-CPU add, when bit `c` of `ns->budget_mask` is set. It visits
 /// `ns` and then only the ancestors with a budget (through `above`), so its cost grows with the
 /// number of budgets on the chain, not with the nesting depth.
 ///

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -402,6 +403,48 @@ TEST_F(session, proc_agent_counters_needs_ptrace_access)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+/*
+ * Counting follows the task, not its process: a task that leaves for the
+ * initial session stops counting at once, and counts again as soon as it
+ * is back (the hooks test a per-task flag that setns() keeps in step).
+ */
+TEST_F(session, setns_out_stops_counting_and_back_in_resumes_it)
+{
+	struct agent_ns_counters c1, c2;
+	int init_fd, sess_fd, fd;
+
+	if (geteuid())
+		SKIP(return, "leaving for the initial session needs root");
+	init_fd = open("/proc/1/ns/agent", O_RDONLY);
+	ASSERT_GE(init_fd, 0);
+	sess_fd = open("/proc/self/ns/agent", O_RDONLY);
+	ASSERT_GE(sess_fd, 0);
+
+	ASSERT_EQ(0, get_counters(&self->c0));
+	/* Entered in the session: counted. */
+	ASSERT_EQ(0, setns(init_fd, 0));
+	for (int i = 0; i < 1000; i++)
+		syscall(SYS_getppid);
+	fd = open("/dev/null", O_WRONLY);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(1, write(fd, "x", 1));
+	close(fd);
+	/* Entered in the initial session: not counted. */
+	ASSERT_EQ(0, setns(sess_fd, 0));
+	ASSERT_EQ(0, get_counters(&c1));
+	/* The first setns() and the prctl() that read c1. */
+	EXPECT_EQ(2, c1.total_syscalls - self->c0.total_syscalls);
+	EXPECT_EQ(0, c1.openat_count - self->c0.openat_count);
+	EXPECT_EQ(0, c1.write_bytes - self->c0.write_bytes);
+
+	for (int i = 0; i < 1000; i++)
+		syscall(SYS_getppid);
+	ASSERT_EQ(0, get_counters(&c2));
+	EXPECT_EQ(1001, c2.total_syscalls - c1.total_syscalls);
+	close(init_fd);
+	close(sess_fd);
 }
 
 TEST(init_session_counts_nothing)
