@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Does the series still fit a kernel release?  For each KVER (default: 7.2
-# and 7.3) fetch linux-source-KVER from Debian, apply patches/ in order to
+# Does the series still fit a kernel release?  For each KVER (default:
+# 7.3) fetch linux-source-KVER from Debian, apply patches/ in order to
 # pristine copies of the files they touch, and report per patch: clean,
 # applied with offset or fuzz (shown), or failed (with the rejected
 # hunks); then run the AGENT_NS_TYPE guard against that tree's
@@ -11,7 +11,7 @@
 #   scripts/rebase-check.sh [KVER...]
 . "$(dirname "$0")/common.sh"
 
-[ $# -gt 0 ] || set -- 7.2 7.3
+[ $# -gt 0 ] || set -- 7.3
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 bad=0
