@@ -336,6 +336,86 @@ TEST_F(nsfs, parent_is_the_creators_session)
 	close(oldfd);
 }
 
+#ifndef FD_NSFS_ROOT
+#define FD_NSFS_ROOT		-10003
+#endif
+
+/* A file handle of the session @fd refers to, in @h (MAX_HANDLE_SZ). */
+static int ns_handle(int fd, struct file_handle *h)
+{
+	int mount_id;
+
+	h->handle_bytes = MAX_HANDLE_SZ;
+	return name_to_handle_at(fd, "", h, &mount_id, AT_EMPTY_PATH);
+}
+
+/* The namespace id of the session a handle opens, or 0 with errno set. */
+static __u64 handle_ns_id(struct file_handle *h)
+{
+	int fd = open_by_handle_at(FD_NSFS_ROOT, h, O_RDONLY);
+	__u64 id;
+
+	if (fd < 0)
+		return 0;
+	id = ns_id(fd);
+	close(fd);
+	return id;
+}
+
+/*
+ * nsfs file handles of a session reopen it.  A task opens its own
+ * session's; another session's needs CAP_SYS_ADMIN in the initial user
+ * and pid namespaces (may_see_all_namespaces()), else ESTALE.
+ */
+TEST_F(nsfs, file_handles_reopen_a_session)
+{
+	pid_t pid = fork();
+	int status;
+
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		union {
+			struct file_handle h;
+			char buf[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+		} a, b;
+		__u64 id_a, id_b;
+		int fd;
+
+		if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0))
+			_exit(10);
+		fd = open_self_ns();
+		id_a = ns_id(fd);
+		if (fd < 0 || !id_a || ns_handle(fd, &a.h))
+			_exit(11);
+		close(fd);
+		if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0))
+			_exit(12);
+		fd = open_self_ns();
+		id_b = ns_id(fd);
+		if (fd < 0 || !id_b || ns_handle(fd, &b.h))
+			_exit(13);
+		close(fd);
+		/* Root may open any session's handle. */
+		if (handle_ns_id(&a.h) != id_a || handle_ns_id(&b.h) != id_b)
+			_exit(14);
+		if (drop_to_nobody())
+			_exit(15);
+		/*
+		 * Its own session's, yes; its parent's, no: nsfs refuses
+		 * (EPERM), which open_by_handle_at() reports as ESTALE, as
+		 * for the other namespace types.
+		 */
+		if (handle_ns_id(&b.h) != id_b)
+			_exit(16);
+		if (handle_ns_id(&a.h) || errno != ESTALE)
+			_exit(17);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
 TEST_F(nsfs, initial_session_has_no_parent)
 {
 	int fd = open("/proc/1/ns/agent", O_RDONLY);
