@@ -163,11 +163,12 @@ void agent_ns_free_rcu(struct agent_namespace *ns);
 int agent_ns_session_id(struct task_struct *task, u8 id[AGENT_NS_ID_BYTES]);
 
 /*
- * Called by switch_task_namespaces() for @p, the current task, before it
- * installs @new (NULL when the task exits).  SYSCALL_WORK_AGENT_NS marks
- * the tasks whose agent namespace is not the initial one: the hooks test
- * it first, so that tasks outside any session skip them.  Only the task
- * itself changes its flag, and no event is counted while it switches.
+ * Called by switch_task_namespaces() before it installs @new in @p (NULL
+ * when the task exits).  SYSCALL_WORK_AGENT_NS marks the tasks whose agent
+ * namespace is not the initial one: the hooks test it first, so that
+ * tasks outside any session skip them.  @p is current (setns, unshare,
+ * PR_SET_AGENT_NS, exec, exit), which counts no event while it switches,
+ * or a child that fork() is abandoning and that never ran.
  */
 static inline void agent_ns_switch_task(struct task_struct *p,
 					struct nsproxy *new)

@@ -202,10 +202,10 @@ fn fire(s: &Session, i: usize, value: u64, limit: u64, deferred: bool) {
 
 /// Charges `val` events of counter `c` to every budget of `ns` and its ancestors that limits `c`.
 ///
-/// Called by the C hook `agent_ns_count()`, through `agent_ns_charge_count()` and before the
-/// per-CPU add, when bit `c` of `ns->budget_mask` is set. It visits
-/// `ns` and then only the ancestors with a budget (through `above`), so its cost grows with the
-/// number of budgets on the chain, not with the nesting depth.
+/// Called by the C hooks (`agent_ns_count()`, `agent_ns_count_syscall()`), through
+/// `agent_ns_charge_count()` and before the per-CPU add, when bit `c` of `ns->budget_mask` is
+/// set. It visits `ns` and then only the ancestors with a budget (through `above`), so its cost
+/// grows with the number of budgets on the chain, not with the nesting depth.
 ///
 /// # Safety
 ///

@@ -369,9 +369,25 @@ static __u64 handle_ns_id(struct file_handle *h)
  */
 TEST_F(nsfs, file_handles_reopen_a_session)
 {
-	pid_t pid = fork();
-	int status;
+	union {
+		struct file_handle h;
+		char buf[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+	} probe;
+	int status, fd;
+	pid_t pid;
 
+	if (path_inum("/proc/self/ns/pid") != PID_NS_INIT_INO)
+		SKIP(return, "needs the initial pid namespace");
+	fd = open_self_ns();
+	ASSERT_GE(fd, 0);
+	/* Not there without CONFIG_FHANDLE (or on an older nsfs). */
+	if (ns_handle(fd, &probe.h)) {
+		close(fd);
+		SKIP(return, "name_to_handle_at() on nsfs: %s", strerror(errno));
+	}
+	close(fd);
+
+	pid = fork();
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
 		union {
@@ -379,20 +395,23 @@ TEST_F(nsfs, file_handles_reopen_a_session)
 			char buf[sizeof(struct file_handle) + MAX_HANDLE_SZ];
 		} a, b;
 		__u64 id_a, id_b;
-		int fd;
 
 		if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0))
 			_exit(10);
 		fd = open_self_ns();
+		if (fd < 0)
+			_exit(11);
 		id_a = ns_id(fd);
-		if (fd < 0 || !id_a || ns_handle(fd, &a.h))
+		if (!id_a || ns_handle(fd, &a.h))
 			_exit(11);
 		close(fd);
 		if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0))
 			_exit(12);
 		fd = open_self_ns();
+		if (fd < 0)
+			_exit(13);
 		id_b = ns_id(fd);
-		if (fd < 0 || !id_b || ns_handle(fd, &b.h))
+		if (!id_b || ns_handle(fd, &b.h))
 			_exit(13);
 		close(fd);
 		/* Root may open any session's handle. */
