@@ -349,6 +349,30 @@ static int ns_handle(int fd, struct file_handle *h)
 	return name_to_handle_at(fd, "", h, &mount_id, AT_EMPTY_PATH);
 }
 
+/* A file handle with room for any nsfs handle. */
+union ns_fh {
+	struct file_handle h;
+	char buf[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+};
+
+/*
+ * The namespace id of the caller's session, with its file handle in @fh;
+ * 0 with errno set if either is not available.
+ */
+static __u64 self_ns_handle(union ns_fh *fh)
+{
+	int fd = open_self_ns();
+	__u64 id;
+
+	if (fd < 0)
+		return 0;
+	id = ns_id(fd);
+	if (id && ns_handle(fd, &fh->h))
+		id = 0;
+	close(fd);
+	return id;
+}
+
 /* The namespace id of the session a handle opens, or 0 with errno set. */
 static __u64 handle_ns_id(struct file_handle *h)
 {
@@ -369,51 +393,32 @@ static __u64 handle_ns_id(struct file_handle *h)
  */
 TEST_F(nsfs, file_handles_reopen_a_session)
 {
-	union {
-		struct file_handle h;
-		char buf[sizeof(struct file_handle) + MAX_HANDLE_SZ];
-	} probe;
-	int status, fd;
+	union ns_fh probe;
+	int status;
 	pid_t pid;
 
 	if (path_inum("/proc/self/ns/pid") != PID_NS_INIT_INO)
 		SKIP(return, "needs the initial pid namespace");
-	fd = open_self_ns();
-	ASSERT_GE(fd, 0);
 	/* Not there without CONFIG_FHANDLE (or on an older nsfs). */
-	if (ns_handle(fd, &probe.h)) {
-		close(fd);
-		SKIP(return, "name_to_handle_at() on nsfs: %s", strerror(errno));
-	}
-	close(fd);
+	if (!self_ns_handle(&probe))
+		SKIP(return, "no nsfs file handle: %s", strerror(errno));
 
 	pid = fork();
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
-		union {
-			struct file_handle h;
-			char buf[sizeof(struct file_handle) + MAX_HANDLE_SZ];
-		} a, b;
+		union ns_fh a, b;
 		__u64 id_a, id_b;
 
 		if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0))
 			_exit(10);
-		fd = open_self_ns();
-		if (fd < 0)
+		id_a = self_ns_handle(&a);
+		if (!id_a)
 			_exit(11);
-		id_a = ns_id(fd);
-		if (!id_a || ns_handle(fd, &a.h))
-			_exit(11);
-		close(fd);
 		if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0))
 			_exit(12);
-		fd = open_self_ns();
-		if (fd < 0)
+		id_b = self_ns_handle(&b);
+		if (!id_b)
 			_exit(13);
-		id_b = ns_id(fd);
-		if (!id_b || ns_handle(fd, &b.h))
-			_exit(13);
-		close(fd);
 		/* Root may open any session's handle. */
 		if (handle_ns_id(&a.h) != id_a || handle_ns_id(&b.h) != id_b)
 			_exit(14);
