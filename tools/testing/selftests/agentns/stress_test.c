@@ -18,6 +18,7 @@
  * waitpid(2).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -624,8 +625,41 @@ static enum scenario pick(void)
 	return S_NEST;
 }
 
+/* Prints each live process of process group @pgrp: pid, state, session, name. */
+static void show_group(pid_t pgrp)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *de;
+
+	while (proc && (de = readdir(proc))) {
+		char path[64], stat[256], ns[64] = "?", comm[32], state;
+		int pid = atoi(de->d_name), gid;
+		ssize_t len;
+		FILE *f;
+
+		if (pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (!fgets(stat, sizeof(stat), f) ||
+		    sscanf(stat, "%*d (%31[^)]) %c %*d %d", comm, &state, &gid) != 3)
+			gid = 0;
+		fclose(f);
+		if (gid != pgrp)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/ns/agent", pid);
+		len = readlink(path, ns, sizeof(ns) - 1);
+		ns[len > 0 ? len : 1] = '\0';
+		say("  left: pid %d state %c %s %s", pid, state, ns, comm);
+	}
+	if (proc)
+		closedir(proc);
+}
+
 /* Reaps every descendant left over (the worker is their subreaper); how many there were. */
-static int reap_all(pid_t pgrp, bool must_be_dead)
+static int reap_all(pid_t pgrp, enum scenario s, bool must_be_dead)
 {
 	int n = 0, status;
 	double until = now_s() + 10;
@@ -642,7 +676,9 @@ static int reap_all(pid_t pgrp, bool must_be_dead)
 			else
 				n++;
 		}
-		say("FAIL runner %d: a killed session's processes live on after 10 s", getpid());
+		say("FAIL worker %d: processes of a killed %s session live on after 10 s",
+		    getpid(), s_name[s]);
+		show_group(pgrp);
 		__atomic_add_fetch(&sh->failures, 1, __ATOMIC_RELAXED);
 	}
 	kill(-pgrp, SIGKILL);
@@ -689,7 +725,7 @@ static void worker(int index, uint64_t seed)
 			    WIFSIGNALED(status) ? "signal" : "exit status",
 			    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 		}
-		strays = reap_all(pid, s_dies[s] && WIFSIGNALED(status));
+		strays = reap_all(pid, s, s_dies[s] && WIFSIGNALED(status));
 		__atomic_add_fetch(&sh->strays, strays, __ATOMIC_RELAXED);
 	}
 	_exit(0);
