@@ -179,6 +179,14 @@ static inline void agent_ns_switch_task(struct task_struct *p,
 		clear_task_syscall_work(p, AGENT_NS);
 }
 
+/* Whether the current task counts: the hooks are on and it is in a session. */
+static __always_inline bool agent_ns_counting(void)
+{
+	return static_branch_unlikely(&agent_ns_hooks) &&
+	       (READ_ONCE(current_thread_info()->syscall_work) &
+		SYSCALL_WORK_AGENT_NS);
+}
+
 /* The hooks' common part, for a task whose SYSCALL_WORK_AGENT_NS is set. */
 static __always_inline void __agent_ns_count(enum agent_ns_counter c, u64 val)
 {
@@ -214,12 +222,8 @@ static __always_inline void __agent_ns_count(enum agent_ns_counter c, u64 val)
  */
 static __always_inline void agent_ns_count(enum agent_ns_counter c, u64 val)
 {
-	if (!static_branch_unlikely(&agent_ns_hooks))
-		return;
-	if (!(READ_ONCE(current_thread_info()->syscall_work) &
-	      SYSCALL_WORK_AGENT_NS))
-		return;
-	__agent_ns_count(c, val);
+	if (agent_ns_counting())
+		__agent_ns_count(c, val);
 }
 
 /*
@@ -234,11 +238,14 @@ static __always_inline void agent_ns_count_syscall(void)
 		__agent_ns_count(AGENT_NS_SYSCALLS, 1);
 }
 
-/* Count one event if @err is 0; returns @err. */
+/*
+ * Count one event if @err is 0; returns @err.  The static key comes
+ * first: with no session, the test of @err is not made either.
+ */
 static __always_inline int agent_ns_count_ok(enum agent_ns_counter c, int err)
 {
-	if (!err)
-		agent_ns_count(c, 1);
+	if (agent_ns_counting() && !err)
+		__agent_ns_count(c, 1);
 	return err;
 }
 
@@ -246,8 +253,8 @@ static __always_inline int agent_ns_count_ok(enum agent_ns_counter c, int err)
 static __always_inline ssize_t agent_ns_count_bytes(enum agent_ns_counter c,
 						    ssize_t ret)
 {
-	if (ret > 0)
-		agent_ns_count(c, ret);
+	if (agent_ns_counting() && ret > 0)
+		__agent_ns_count(c, ret);
 	return ret;
 }
 
