@@ -508,13 +508,24 @@ int agent_ns_kill_before_return(struct agent_namespace *ns, int sig)
 
 /*
  * The counting hooks' out-of-line path, for an event on which the session
- * or an ancestor has a budget: charge the budgets (Rust), then count.
+ * or an ancestor has a budget: charge the budgets (Rust), then count.  It
+ * saves what it clobbers itself, so that the hot paths it is called from
+ * keep nothing across the call.
  */
-void agent_ns_charge_count(struct agent_namespace *ns, enum agent_ns_counter c,
-			   u64 val)
+void __no_caller_saved_registers
+agent_ns_charge_count(struct agent_namespace *ns, enum agent_ns_counter c,
+		      u64 val)
 {
 	agent_ns_charge(ns, c, val);
 	this_cpu_add(ns->pcpu->count[c], val);
+}
+
+/* The same for one system call, from the entry code. */
+void __no_caller_saved_registers
+agent_ns_charge_syscall(struct agent_namespace *ns)
+{
+	agent_ns_charge(ns, AGENT_NS_SYSCALLS, 1);
+	this_cpu_inc(ns->pcpu->count[AGENT_NS_SYSCALLS]);
 }
 
 /*

@@ -130,10 +130,15 @@ int proc_agent_intent_show(struct seq_file *m, struct pid_namespace *ns,
 			   struct pid *pid, struct task_struct *task);
 int agent_ns_may_enter(struct agent_namespace *ns, struct user_namespace *user_ns);
 void agent_ns_charge(struct agent_namespace *ns, enum agent_ns_counter c, u64 val);
-void agent_ns_charge_count(struct agent_namespace *ns, enum agent_ns_counter c,
-			   u64 val);
 void agent_ns_elapsed_expired(struct agent_namespace *ns);
 unsigned int agent_ns_mark_expired(u64 max_lifetime_ns);
+
+/* kernel/agent_namespaces.c: the counting hooks' budget path. */
+void __no_caller_saved_registers
+agent_ns_charge_count(struct agent_namespace *ns, enum agent_ns_counter c,
+		      u64 val);
+void __no_caller_saved_registers
+agent_ns_charge_syscall(struct agent_namespace *ns);
 
 /* kernel/nsproxy.c */
 int switch_agent_namespace(struct agent_namespace *ns);
@@ -187,16 +192,21 @@ static __always_inline bool agent_ns_counting(void)
 		SYSCALL_WORK_AGENT_NS);
 }
 
+/*
+ * The session of a task whose SYSCALL_WORK_AGENT_NS is set.  The flag
+ * implies a session other than the initial one, and an nsproxy: an
+ * exiting task clears it before it drops its nsproxy.
+ */
+static __always_inline struct agent_namespace *__agent_ns_current(void)
+{
+	return current->nsproxy->agent_ns;
+}
+
 /* The hooks' common part, for a task whose SYSCALL_WORK_AGENT_NS is set. */
 static __always_inline void __agent_ns_count(enum agent_ns_counter c, u64 val)
 {
-	struct agent_namespace *ns;
+	struct agent_namespace *ns = __agent_ns_current();
 
-	/*
-	 * The flag implies a session other than the initial one, and an
-	 * nsproxy: an exiting task clears it before it drops its nsproxy.
-	 */
-	ns = current->nsproxy->agent_ns;
 	if (unlikely(READ_ONCE(ns->budget_mask) & BIT(c)))
 		agent_ns_charge_count(ns, c, val);
 	else
@@ -217,7 +227,8 @@ static __always_inline void __agent_ns_count(enum agent_ns_counter c, u64 val)
  * before the add: a system call entered past a SIGKILL budget that has
  * already fired is not counted and not run, agent_ns_charge() ends the
  * task's process there.  The out-of-line call also does the add, so that
- * the session pointer is not live across it: a caller keeps no more
+ * the session pointer is not live across it, and on x86-64 it preserves
+ * every register (__no_caller_saved_registers): a caller keeps no more
  * registers across the hook than it would without it.
  */
 static __always_inline void agent_ns_count(enum agent_ns_counter c, u64 val)
@@ -230,12 +241,26 @@ static __always_inline void agent_ns_count(enum agent_ns_counter c, u64 val)
  * agent_ns_count() for the system call entry, which has found
  * SYSCALL_WORK_AGENT_NS in the flags it reads anyway (the bit is part of
  * SYSCALL_WORK_ENTER, so a task outside every session does not even test
- * it).
+ * it).  Only tasks in a session get here, and then the key is on unless
+ * kernel.agent_ns.enabled is 0: the count is the straight-line path.
+ * Returns whether it counted (false while the hooks are off).
  */
-static __always_inline void agent_ns_count_syscall(void)
+static __always_inline bool agent_ns_count_syscall(void)
 {
-	if (static_branch_unlikely(&agent_ns_hooks))
-		__agent_ns_count(AGENT_NS_SYSCALLS, 1);
+	struct agent_namespace *ns;
+
+	if (!static_branch_likely(&agent_ns_hooks))
+		return false;
+	ns = __agent_ns_current();
+	/*
+	 * The budget path takes one argument: the entry code keeps the
+	 * system call number in its argument register across the call.
+	 */
+	if (unlikely(READ_ONCE(ns->budget_mask) & BIT(AGENT_NS_SYSCALLS)))
+		agent_ns_charge_syscall(ns);
+	else
+		this_cpu_inc(ns->pcpu->count[AGENT_NS_SYSCALLS]);
+	return true;
 }
 
 /*
@@ -277,8 +302,9 @@ static inline void agent_ns_switch_task(struct task_struct *p,
 {
 }
 
-static inline void agent_ns_count_syscall(void)
+static inline bool agent_ns_count_syscall(void)
 {
+	return false;
 }
 
 static inline void agent_ns_count(enum agent_ns_counter c, u64 val)

@@ -4,7 +4,8 @@
 //!
 //! A limit on a session covers its whole subtree. A session whose own or an ancestor's budget
 //! limits counter `c` has bit `c` set in its `budget_mask`; for such a session the C hook calls
-//! [`agent_ns_charge`] before its per-CPU add (both in `agent_ns_charge_count()`), which walks up
+//! [`agent_ns_charge`] before its per-CPU add (both in `agent_ns_charge_count()`, or
+//! `agent_ns_charge_syscall()` for the system call entry), which walks up
 //! the session's ancestors and charges every budget that limits `c`: one atomic add each. The
 //! event that takes a budget past its limit fires the action once: a tracepoint and a log line,
 //! and for `SIGTERM`/`SIGKILL` the signal to every process of the budget's subtree, sent before
@@ -203,9 +204,10 @@ fn fire(s: &Session, i: usize, value: u64, limit: u64, deferred: bool) {
 /// Charges `val` events of counter `c` to every budget of `ns` and its ancestors that limits `c`.
 ///
 /// Called by the C hooks (`agent_ns_count()`, `agent_ns_count_syscall()`), through
-/// `agent_ns_charge_count()` and before the per-CPU add, when bit `c` of `ns->budget_mask` is
-/// set. It visits `ns` and then only the ancestors with a budget (through `above`), so its cost
-/// grows with the number of budgets on the chain, not with the nesting depth.
+/// `agent_ns_charge_count()` or `agent_ns_charge_syscall()` and before the per-CPU add, when
+/// bit `c` of `ns->budget_mask` is set. It visits `ns` and then only the ancestors with a
+/// budget (through `above`), so its cost grows with the number of budgets on the chain, not
+/// with the nesting depth.
 ///
 /// # Safety
 ///
