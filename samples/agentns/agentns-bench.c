@@ -453,6 +453,26 @@ static double reaper_tick_us(void)
 }
 
 /*
+ * Slab in kB once the deferred frees (RCU callbacks for exited tasks and
+ * released namespaces) have run: drop caches until two readings agree.
+ */
+static long settled_slab_kb(void)
+{
+	long prev, cur = -1;
+
+	for (int i = 0; i < 50; i++) {
+		prev = cur;
+		sync();
+		write_file("/proc/sys/vm/drop_caches", "3");
+		usleep(100000);
+		cur = meminfo_kb("Slab");
+		if (cur == prev)
+			break;
+	}
+	return cur;
+}
+
+/*
  * Hold @count namespaces of one kind, each created by a short-lived child
  * and kept by an open /proc/PID/ns/@nsname file, and report the growth of
  * slab and per-cpu memory per namespace.
@@ -466,9 +486,7 @@ static void hold_many(const char *nsname, int how, long count)
 
 	if (!fds)
 		die("calloc");
-	sync();
-	write_file("/proc/sys/vm/drop_caches", "3");
-	slab0 = meminfo_kb("Slab");
+	slab0 = settled_slab_kb();
 	pcpu0 = meminfo_kb("Percpu");
 	for (long i = 0; i < count; i++) {
 		pid_t pid;
@@ -494,9 +512,7 @@ static void hold_many(const char *nsname, int how, long count)
 		close(go[1]);
 		reap(pid);
 	}
-	sync();
-	write_file("/proc/sys/vm/drop_caches", "3");
-	slab1 = meminfo_kb("Slab");
+	slab1 = settled_slab_kb();
 	pcpu1 = meminfo_kb("Percpu");
 	printf("I mem_per_%s_ns_bytes %.0f\n", nsname,
 	       ((slab1 - slab0) + (pcpu1 - pcpu0)) * 1024.0 / count);
