@@ -11,8 +11,7 @@
 #   -t       kill the guest after SECONDS (default 300) and fail
 #   -a       extra kernel command line
 #   -x DIR   put DIR's files into the initramfs under /extra
-#   -n       no 9p shares (neither the repository nor /host): the debug
-#            kernel hangs in its first 9p mount (not diagnosed yet)
+#   -n       no 9p shares (neither the repository nor /host)
 #
 # The repository is shared read-only at its own absolute path (9p), so a
 # static binary built on the host runs in the guest by its host path.  The
