@@ -283,10 +283,10 @@ static int scen_setns(void)
 			if (errno == ENOENT || errno == ESRCH)
 				continue;
 			/*
-			 * Seen about once per run: EACCES from the
-			 * ptrace check while the target (a recycled pid or
-			 * a task changing its credentials) goes away; not
-			 * yet explained, counted and reported.
+			 * EACCES too when the target was reaped between
+			 * the lookup of /proc/PID and the link's
+			 * resolution: proc_ns_get_link() answers so when
+			 * get_proc_task() finds no task.  Counted.
 			 */
 			if (errno == EACCES) {
 				__atomic_add_fetch(&sh->open_eacces, 1, __ATOMIC_RELAXED);
