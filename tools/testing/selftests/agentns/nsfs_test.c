@@ -394,11 +394,15 @@ static __u64 handle_ns_id(struct file_handle *h)
 TEST_F(nsfs, file_handles_reopen_a_session)
 {
 	union ns_fh probe;
-	int status;
+	int status, fd;
 	pid_t pid;
 
 	if (path_inum("/proc/self/ns/pid") != PID_NS_INIT_INO)
 		SKIP(return, "needs the initial pid namespace");
+	/* The session's file opens; its handle is optional. */
+	fd = open_self_ns();
+	ASSERT_GE(fd, 0);
+	close(fd);
 	/* Not there without CONFIG_FHANDLE (or on an older nsfs). */
 	if (!self_ns_handle(&probe))
 		SKIP(return, "no nsfs file handle: %s", strerror(errno));
