@@ -12,6 +12,8 @@
  */
 
 #include <linux/agent_namespaces.h>
+#include <linux/compat.h>
+#include <linux/cred.h>
 #include <linux/jump_label.h>
 #include <linux/nsproxy.h>
 #include <linux/nstree.h>
@@ -23,8 +25,10 @@
 #include <linux/slab.h>
 #include <linux/sysctl.h>
 #include <linux/stddef.h>
-#include <linux/task_work.h>
+#include <linux/pid_namespace.h>
+#include <linux/security.h>
 #include <linux/user_namespace.h>
+#include <asm/syscall.h>
 
 #define CREATE_TRACE_POINTS
 #define CREATE_RUST_TRACE_POINTS
@@ -167,13 +171,40 @@ static void agent_ns_reap(struct work_struct *work);
 static DECLARE_DELAYED_WORK(agent_ns_reaper, agent_ns_reap);
 
 /*
+ * Whether a budget set with @cred may signal @t: what kill(2) would let
+ * the budget's setter do, same uid or CAP_KILL over @t's user namespace.
+ * A pid namespace's init ignores the signals of its own namespace, and
+ * only a task outside it can kill it: it is signalled only with CAP_KILL
+ * over the namespace's owner.  A NULL @cred is the kernel's own authority
+ * (the reaper, which root configures).  Called under rcu_read_lock().
+ */
+static bool agent_ns_may_signal(const struct cred *cred, struct task_struct *t)
+{
+	const struct cred *tcred = __task_cred(t);
+
+	if (!cred)
+		return true;
+	if (unlikely(t->signal->flags & SIGNAL_UNKILLABLE))
+		return !security_capable(cred, task_active_pid_ns(t)->user_ns,
+					 CAP_KILL, CAP_OPT_NOAUDIT);
+	return uid_eq(cred->euid, tcred->suid) ||
+	       uid_eq(cred->euid, tcred->uid) ||
+	       uid_eq(cred->uid, tcred->suid) ||
+	       uid_eq(cred->uid, tcred->uid) ||
+	       !security_capable(cred, tcred->user_ns, CAP_KILL, CAP_OPT_NOAUDIT);
+}
+
+/*
  * Send @sig to every process with a thread whose session, or an ancestor
- * of that session, satisfies @match.  One walk over the task list, each
- * task's session read under task_lock().
+ * of that session, satisfies @match, and that both @cred and @cred2 may
+ * signal.  One walk
+ * over the task list, each task's session read under task_lock().
  */
 static void agent_ns_signal_where(bool (*match)(struct agent_namespace *ns,
 						const void *arg),
-				  const void *arg, int sig)
+				  const void *arg, int sig,
+				  const struct cred *cred,
+				  const struct cred *cred2)
 {
 	struct task_struct *g, *t;
 
@@ -187,7 +218,8 @@ static void agent_ns_signal_where(bool (*match)(struct agent_namespace *ns,
 		while (ns && !match(ns, arg))
 			ns = ns->parent;
 		task_unlock(t);
-		if (ns)
+		if (ns && agent_ns_may_signal(cred, t) &&
+		    agent_ns_may_signal(cred2, t))
 			do_send_sig_info(sig, SEND_SIG_PRIV, t, PIDTYPE_TGID);
 	}
 	rcu_read_unlock();
@@ -203,10 +235,36 @@ static bool agent_ns_is_expired(struct agent_namespace *ns, const void *unused)
 	return READ_ONCE(ns->expired);
 }
 
-/* Send @sig to every process with a thread in @ns or below it. */
-void agent_ns_signal_subtree(struct agent_namespace *ns, int sig)
+/*
+ * Send @sig to every process with a thread in @ns or below it that both
+ * the task that set the crossed limit and the task that set the budget's
+ * action could signal: neither can make the budget reach further than it
+ * could itself.
+ */
+void agent_ns_signal_subtree(struct agent_namespace *ns, int sig,
+			     const struct cred *limit_setter,
+			     const struct cred *action_setter)
 {
-	agent_ns_signal_where(agent_ns_is, ns, sig);
+	agent_ns_signal_where(agent_ns_is, ns, sig, limit_setter, action_setter);
+}
+
+/* Whether a budget set by these two could signal current (a straggler). */
+bool agent_ns_may_signal_current(const struct cred *limit_setter,
+				 const struct cred *action_setter)
+{
+	bool ret;
+
+	rcu_read_lock();
+	ret = agent_ns_may_signal(limit_setter, current) &&
+	      agent_ns_may_signal(action_setter, current);
+	rcu_read_unlock();
+	return ret;
+}
+
+/* The caller's credentials, for a budget to remember who set it. */
+const struct cred *agent_ns_current_cred(void)
+{
+	return current_cred();
 }
 
 static void agent_ns_reap(struct work_struct *work)
@@ -214,7 +272,7 @@ static void agent_ns_reap(struct work_struct *work)
 	u64 lifetime = (u64)READ_ONCE(agent_ns_max_lifetime) * NSEC_PER_SEC;
 
 	if (lifetime && agent_ns_mark_expired(lifetime))
-		agent_ns_signal_where(agent_ns_is_expired, NULL, SIGKILL);
+		agent_ns_signal_where(agent_ns_is_expired, NULL, SIGKILL, NULL, NULL);
 	queue_delayed_work(system_dfl_wq, &agent_ns_reaper,
 			   READ_ONCE(agent_ns_reap_interval) * HZ);
 }
@@ -435,7 +493,8 @@ static enum hrtimer_restart agent_ns_elapsed_timerfn(struct hrtimer *timer)
 	struct agent_namespace *ns = container_of(timer, struct agent_namespace,
 						  elapsed_timer);
 
-	queue_work(system_highpri_wq, &ns->elapsed_work);
+	if (!READ_ONCE(ns->dying))
+		queue_work(system_highpri_wq, &ns->elapsed_work);
 	return HRTIMER_NORESTART;
 }
 
@@ -449,8 +508,9 @@ void agent_ns_timer_init(struct agent_namespace *ns)
 /* Fire the elapsed-time budget at CLOCK_BOOTTIME @deadline_ns. */
 void agent_ns_timer_arm(struct agent_namespace *ns, u64 deadline_ns)
 {
-	hrtimer_start(&ns->elapsed_timer, ns_to_ktime(deadline_ns),
-		      HRTIMER_MODE_ABS);
+	if (!READ_ONCE(ns->dying))
+		hrtimer_start(&ns->elapsed_timer, ns_to_ktime(deadline_ns),
+			      HRTIMER_MODE_ABS);
 }
 
 /* Stop the elapsed-time budget; may sleep. */
@@ -460,50 +520,24 @@ void agent_ns_timer_cancel(struct agent_namespace *ns)
 	cancel_work_sync(&ns->elapsed_work);
 }
 
-struct agent_ns_kill {
-	struct callback_head work;
-	struct agent_namespace *ns;
-	int sig;
-};
-
-static void agent_ns_kill_workfn(struct callback_head *work)
+/*
+ * Stop the elapsed-time budget for good, before the session is freed.  The
+ * work re-arms the timer when it finds an older deadline, and the timer
+ * queues the work: with @dying set neither does any more, and the second
+ * cancel catches a timer the work armed before it saw @dying.
+ */
+void agent_ns_timer_shutdown(struct agent_namespace *ns)
 {
-	struct agent_ns_kill *kill = container_of(work, struct agent_ns_kill, work);
-
-	if (kill->ns) {
-		agent_ns_signal_subtree(kill->ns, kill->sig);
-		put_agent_ns(kill->ns);
-	} else {
-		do_send_sig_info(kill->sig, SEND_SIG_PRIV, current, PIDTYPE_TGID);
-	}
-	kfree(kill);
+	WRITE_ONCE(ns->dying, true);
+	hrtimer_cancel(&ns->elapsed_timer);
+	cancel_work_sync(&ns->elapsed_work);
+	hrtimer_cancel(&ns->elapsed_timer);
 }
 
-/*
- * Send @sig to @ns's tasks, or only to current's process when @ns is
- * NULL, before current returns to user space.  Safe in any context a
- * counting hook runs in, fork's locked section included.
- */
-int agent_ns_kill_before_return(struct agent_namespace *ns, int sig)
+/* Send @sig to the current process (a budget's straggler). */
+void agent_ns_signal_current(int sig)
 {
-	struct agent_ns_kill *kill;
-
-	/* Only current's own kill is moot when it is already dying. */
-	if (!ns && sig == SIGKILL && fatal_signal_pending(current))
-		return 0;
-	kill = kmalloc_obj(*kill, GFP_ATOMIC);
-	if (!kill)
-		return -ENOMEM;
-	kill->ns = ns ? get_agent_ns(ns) : NULL;
-	kill->sig = sig;
-	init_task_work(&kill->work, agent_ns_kill_workfn);
-	if (task_work_add(current, &kill->work, TWA_RESUME)) {
-		if (ns)
-			put_agent_ns(ns);
-		kfree(kill);
-		return -ESRCH;
-	}
-	return 0;
+	do_send_sig_info(sig, SEND_SIG_PRIV, current, PIDTYPE_TGID);
 }
 
 /*
@@ -520,12 +554,61 @@ agent_ns_charge_count(struct agent_namespace *ns, enum agent_ns_counter c,
 	this_cpu_add(ns->pcpu->count[c], val);
 }
 
-/* The same for one system call, from the entry code. */
-void __no_caller_saved_registers
+/*
+ * The system calls a task past a deny budget on max_syscalls may still
+ * make, so that it can return from a signal handler and exit.  The 32-bit
+ * numbers are the i386 ABI's (fixed): 0 restart_syscall, 1 exit, 119
+ * sigreturn, 173 rt_sigreturn, 252 exit_group.
+ */
+static bool agent_ns_syscall_exempt(struct pt_regs *regs)
+{
+	long nr = syscall_get_nr(current, regs);
+
+	if (in_compat_syscall())
+		return nr == 0 || nr == 1 || nr == 119 || nr == 173 || nr == 252;
+	switch (nr) {
+	case __NR_restart_syscall:
+	case __NR_exit:
+	case __NR_exit_group:
+#ifdef __NR_rt_sigreturn
+	case __NR_rt_sigreturn:
+#endif
+		return true;
+	}
+	return false;
+}
+
+/*
+ * The same for one system call, from the entry code: 1 to run it, -1 to
+ * skip it with -EDQUOT as its return value (a deny budget).
+ */
+int __no_caller_saved_registers
 agent_ns_charge_syscall(struct agent_namespace *ns)
 {
-	agent_ns_charge(ns, AGENT_NS_SYSCALLS, 1);
+	int ret = agent_ns_charge(ns, AGENT_NS_SYSCALLS, 1);
+	struct pt_regs *regs = current_pt_regs();
+
+	/* A straggler's call is neither counted nor run. */
+	if (unlikely(ret == AGENT_NS_STRAGGLER))
+		agent_ns_exit_straggler();
 	this_cpu_inc(ns->pcpu->count[AGENT_NS_SYSCALLS]);
+	if (likely(!ret) || agent_ns_syscall_exempt(regs))
+		return 1;
+	syscall_set_return_value(current, regs, -EDQUOT, 0);
+	return -1;
+}
+
+/* The same for an io_uring submission queue entry. */
+int agent_ns_charge_sqe(struct agent_namespace *ns)
+{
+	int ret = agent_ns_charge(ns, AGENT_NS_SYSCALLS, 1);
+
+	if (ret == AGENT_NS_STRAGGLER) {
+		agent_ns_signal_current(SIGKILL);
+		return -EINTR;
+	}
+	this_cpu_inc(ns->pcpu->count[AGENT_NS_SYSCALLS]);
+	return ret;
 }
 
 /*
@@ -543,7 +626,7 @@ void agent_ns_log_budget_exceeded(struct agent_namespace *ns,
 				  const char *counter, u64 value, u64 limit,
 				  u32 action)
 {
-	static const char * const actions[] = { "log", "SIGTERM", "SIGKILL" };
+	static const char * const actions[] = { "log", "SIGTERM", "SIGKILL", "deny" };
 
 	pr_warn_ratelimited("agent_ns: session %*phN exceeded its %s budget (%llu > %llu): %s\n",
 			    AGENT_NS_ID_BYTES, ns->id, counter, value, limit,

@@ -23,6 +23,7 @@
 #include <linux/workqueue.h>
 #include <uapi/linux/agent_namespaces.h>
 
+struct cred;
 struct nsset;
 struct pid;
 struct pid_namespace;
@@ -75,6 +76,8 @@ struct agent_ns_pcpu {
  * @ucounts: the owner's count of agent namespaces (max_agent_namespaces)
  * @expired: set once by the reaper when the session outlived
  *           kernel.agent_ns.max_lifetime
+ * @dying:   set when the session is being freed: the elapsed-time timer
+ *           and its work no longer re-arm each other
  *
  * Every field but the reference count, @budget_mask and the timer is
  * immutable after creation.  A session's Rust-only state follows this
@@ -92,6 +95,7 @@ struct agent_namespace {
 	struct work_struct elapsed_work;
 	struct ucounts *ucounts;
 	bool expired;
+	bool dying;
 };
 
 static inline struct agent_namespace *to_agent_ns(struct ns_common *ns)
@@ -129,16 +133,27 @@ int proc_agent_counters_show(struct seq_file *m, struct pid_namespace *ns,
 int proc_agent_intent_show(struct seq_file *m, struct pid_namespace *ns,
 			   struct pid *pid, struct task_struct *task);
 int agent_ns_may_enter(struct agent_namespace *ns, struct user_namespace *user_ns);
-void agent_ns_charge(struct agent_namespace *ns, enum agent_ns_counter c, u64 val);
+int agent_ns_charge(struct agent_namespace *ns, enum agent_ns_counter c, u64 val);
+int agent_ns_check(struct agent_namespace *ns, enum agent_ns_counter c);
+int agent_ns_bytes_left(struct agent_namespace *ns, enum agent_ns_counter c,
+			size_t *len);
 void agent_ns_elapsed_expired(struct agent_namespace *ns);
 unsigned int agent_ns_mark_expired(u64 max_lifetime_ns);
+
+/*
+ * What agent_ns_charge() asks of the caller besides its return of 0 or
+ * -EDQUOT: the event is a system call entered past a SIGKILL budget that
+ * has already fired, and the caller's process must not run it.
+ */
+#define AGENT_NS_STRAGGLER	1
 
 /* kernel/agent_namespaces.c: the counting hooks' budget path. */
 void __no_caller_saved_registers
 agent_ns_charge_count(struct agent_namespace *ns, enum agent_ns_counter c,
 		      u64 val);
-void __no_caller_saved_registers
+int __no_caller_saved_registers
 agent_ns_charge_syscall(struct agent_namespace *ns);
+int agent_ns_charge_sqe(struct agent_namespace *ns);
 
 /* kernel/nsproxy.c */
 int switch_agent_namespace(struct agent_namespace *ns);
@@ -156,8 +171,14 @@ bool agent_ns_enabled(void);
 void agent_ns_timer_init(struct agent_namespace *ns);
 void agent_ns_timer_arm(struct agent_namespace *ns, u64 deadline_ns);
 void agent_ns_timer_cancel(struct agent_namespace *ns);
-int agent_ns_kill_before_return(struct agent_namespace *ns, int sig);
-void agent_ns_signal_subtree(struct agent_namespace *ns, int sig);
+void agent_ns_timer_shutdown(struct agent_namespace *ns);
+void agent_ns_signal_current(int sig);
+void agent_ns_signal_subtree(struct agent_namespace *ns, int sig,
+			     const struct cred *limit_setter,
+			     const struct cred *action_setter);
+const struct cred *agent_ns_current_cred(void);
+bool agent_ns_may_signal_current(const struct cred *limit_setter,
+				 const struct cred *action_setter);
 void __noreturn agent_ns_exit_straggler(void);
 void agent_ns_log_budget_exceeded(struct agent_namespace *ns,
 				  const char *counter, u64 value, u64 limit,
@@ -224,9 +245,8 @@ static __always_inline void __agent_ns_count(enum agent_ns_counter c, u64 val)
  * and a task in a session one per-cpu add on its own session's counter,
  * at any nesting depth.  Only when the session or an ancestor has a
  * budget on @c does the event also charge the budgets, out of line and
- * before the add: a system call entered past a SIGKILL budget that has
- * already fired is not counted and not run, agent_ns_charge() ends the
- * task's process there.  The out-of-line call also does the add, so that
+ * before the add; a budget the event takes past its limit acts there and
+ * then (see rust/kernel/agent_ns/budget.rs).  The out-of-line call also does the add, so that
  * the session pointer is not live across it, and on x86-64 it preserves
  * every register (__no_caller_saved_registers): a caller keeps no more
  * registers across the hook than it would without it.
@@ -243,24 +263,121 @@ static __always_inline void agent_ns_count(enum agent_ns_counter c, u64 val)
  * SYSCALL_WORK_ENTER, so a task outside every session does not even test
  * it).  Only tasks in a session get here, and then the key is on unless
  * kernel.agent_ns.enabled is 0: the count is the straight-line path.
- * Returns whether it counted (false while the hooks are off).
+ * Returns 1 when it counted, 0 while the hooks are off, and -1 when a deny
+ * budget refuses the call: the entry code must then skip it, its return
+ * value already set to -EDQUOT.
  */
-static __always_inline bool agent_ns_count_syscall(void)
+static __always_inline int agent_ns_count_syscall(void)
 {
 	struct agent_namespace *ns;
 
 	if (!static_branch_likely(&agent_ns_hooks))
-		return false;
+		return 0;
 	ns = __agent_ns_current();
 	/*
 	 * The budget path takes one argument: the entry code keeps the
 	 * system call number in its argument register across the call.
 	 */
 	if (unlikely(READ_ONCE(ns->budget_mask) & BIT(AGENT_NS_SYSCALLS)))
-		agent_ns_charge_syscall(ns);
-	else
-		this_cpu_inc(ns->pcpu->count[AGENT_NS_SYSCALLS]);
-	return true;
+		return agent_ns_charge_syscall(ns);
+	this_cpu_inc(ns->pcpu->count[AGENT_NS_SYSCALLS]);
+	return 1;
+}
+
+/*
+ * One io_uring submission queue entry, which counts as a system call:
+ * 0, or -EDQUOT when a deny budget refuses it (or -EINTR for a process
+ * that a fired SIGKILL budget is ending), which the request fails with.
+ */
+static __always_inline int agent_ns_count_sqe(void)
+{
+	struct agent_namespace *ns;
+
+	if (!agent_ns_counting())
+		return 0;
+	ns = __agent_ns_current();
+	if (unlikely(READ_ONCE(ns->budget_mask) & BIT(AGENT_NS_SYSCALLS)))
+		return agent_ns_charge_sqe(ns);
+	this_cpu_inc(ns->pcpu->count[AGENT_NS_SYSCALLS]);
+	return 0;
+}
+
+/**
+ * agent_ns_may - whether the current task may cause one more @c event
+ * @c: a counted event (open, connect, unlink, fork, exec)
+ *
+ * Called before the operation.  Return: 0, or -EDQUOT when a deny budget
+ * of the task's session or an ancestor would be taken past its limit; the
+ * operation must then fail with it before it has any effect.
+ */
+static __always_inline int agent_ns_may(enum agent_ns_counter c)
+{
+	struct agent_namespace *ns;
+
+	if (!agent_ns_counting())
+		return 0;
+	ns = __agent_ns_current();
+	if (likely(!(READ_ONCE(ns->budget_mask) & BIT(c))))
+		return 0;
+	return agent_ns_check(ns, c);
+}
+
+/**
+ * agent_ns_clamp - cut a transfer to what a byte budget lets through
+ * @c:   AGENT_NS_READ_BYTES or AGENT_NS_WRITE_BYTES
+ * @len: the bytes asked for; lowered to what is left of the budgets
+ *
+ * Called before the transfer.  Under an enforcing (SIGTERM, SIGKILL or
+ * deny) budget on @c that @len bytes would take past its limit, @len is
+ * cut to what is left and the budget acts.  Return: 0, or -EDQUOT when
+ * nothing is left of such a budget and @len was not 0.
+ */
+static __always_inline int agent_ns_clamp(enum agent_ns_counter c, size_t *len)
+{
+	struct agent_namespace *ns;
+
+	if (!agent_ns_counting())
+		return 0;
+	ns = __agent_ns_current();
+	if (likely(!(READ_ONCE(ns->budget_mask) & BIT(c))))
+		return 0;
+	return agent_ns_bytes_left(ns, c, len);
+}
+
+/*
+ * agent_ns_clamp() for the bytes of an iov_iter, which it truncates (a
+ * macro, so that only its users need <linux/uio.h>).
+ */
+#define agent_ns_clamp_iter(c, iter)					\
+({									\
+	struct iov_iter *__iter = (iter);				\
+	size_t __len = iov_iter_count(__iter);				\
+	int __err = agent_ns_clamp(c, &__len);				\
+									\
+	if (!__err)							\
+		iov_iter_truncate(__iter, __len);			\
+	__err;								\
+})
+
+/*
+ * agent_ns_clamp() for a transfer from one descriptor to another, which
+ * counts as read and as written.
+ */
+static __always_inline int agent_ns_clamp_transfer(size_t *len)
+{
+	int err = agent_ns_clamp(AGENT_NS_READ_BYTES, len);
+
+	return err ?: agent_ns_clamp(AGENT_NS_WRITE_BYTES, len);
+}
+
+/* Count a transfer's @ret bytes as read and written; returns @ret. */
+static __always_inline ssize_t agent_ns_count_transfer(ssize_t ret)
+{
+	if (agent_ns_counting() && ret > 0) {
+		__agent_ns_count(AGENT_NS_READ_BYTES, ret);
+		__agent_ns_count(AGENT_NS_WRITE_BYTES, ret);
+	}
+	return ret;
 }
 
 /*
@@ -302,9 +419,34 @@ static inline void agent_ns_switch_task(struct task_struct *p,
 {
 }
 
-static inline bool agent_ns_count_syscall(void)
+static inline int agent_ns_count_syscall(void)
 {
-	return false;
+	return 0;
+}
+
+static inline int agent_ns_count_sqe(void)
+{
+	return 0;
+}
+
+static inline int agent_ns_may(enum agent_ns_counter c)
+{
+	return 0;
+}
+
+static inline int agent_ns_clamp(enum agent_ns_counter c, size_t *len)
+{
+	return 0;
+}
+
+static inline int agent_ns_clamp_transfer(size_t *len)
+{
+	return 0;
+}
+
+static inline ssize_t agent_ns_count_transfer(ssize_t ret)
+{
+	return ret;
 }
 
 static inline void agent_ns_count(enum agent_ns_counter c, u64 val)

@@ -69,10 +69,18 @@ struct agent_ns_counters {
 #define AGENT_NS_COUNTERS_SIZE_VER0	56	/* sizeof first published struct */
 #define AGENT_NS_COUNTERS_SIZE_VER1	72	/* add read_bytes, exec_count */
 
-/* What happens when a budget is exceeded. */
+/*
+ * What happens when a budget is exceeded.  Under SIGTERM, SIGKILL and
+ * DENY a transfer that would take a byte budget past its limit is cut
+ * short to what is left of it.  DENY sends no signal: the operation that
+ * would cross a count limit fails with EDQUOT before it has any effect,
+ * and once a byte limit is reached, further transfers of that kind fail
+ * with EDQUOT (see Documentation/admin-guide/agent-namespaces.rst).
+ */
 #define AGENT_NS_ACTION_LOG		0
 #define AGENT_NS_ACTION_SIGTERM		1
 #define AGENT_NS_ACTION_SIGKILL		2
+#define AGENT_NS_ACTION_DENY		3
 
 /*
  * Budget limits of a session; 0 means no limit.  A limit covers the

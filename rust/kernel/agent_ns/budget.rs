@@ -8,14 +8,20 @@
 //! `agent_ns_charge_syscall()` for the system call entry), which walks up
 //! the session's ancestors and charges every budget that limits `c`: one atomic add each. The
 //! event that takes a budget past its limit fires the action once: a tracepoint and a log line,
-//! and for `SIGTERM`/`SIGKILL` the signal to every process of the budget's subtree, sent before
-//! the crossing task returns to user space.
+//! and for `SIGTERM`/`SIGKILL` the signal to every process of the budget's subtree, sent there
+//! and then, from the context of the crossing event: whatever the crossing task does next (block
+//! in the very call that crossed, or never return), the signal is already queued on every task.
 //! Under a fired `SIGKILL` budget, a later event of a task that has no SIGKILL pending yet (it
-//! entered the kernel before the signal landed) is a straggler: a system call is not counted and
-//! not run, its process ends at system call entry; any other event (which has already happened)
-//! queues a SIGKILL on its own process. So the crossing event is the only one counted past a
-//! syscall limit, and no thread gets further than one event past any other limit. The
-//! elapsed-time limit is a per-session hrtimer.
+//! entered the kernel before the signal landed) is a straggler: a system call is not run, its
+//! process ends at system call entry; any other event (which has already happened) sends a
+//! SIGKILL to its own process. The elapsed-time limit is a per-session hrtimer.
+//!
+//! Enforcement before the event: under the `DENY` action, an event that would take a count limit
+//! past it fails with `EDQUOT` before it happens ([`agent_ns_check`], from the hooks'
+//! `agent_ns_may()`), and a system call past `max_syscalls` is not run. Under any action but
+//! `LOG`, a transfer that would take a byte limit past it is cut short to what is left
+//! ([`agent_ns_bytes_left`], from `agent_ns_clamp()`); the request that asks for more than is
+//! left is the crossing event, and once nothing is left a transfer fails with `EDQUOT`.
 
 use super::{
     counters::{Counter, NR_COUNTERS},
@@ -25,17 +31,37 @@ use super::{
 };
 use crate::{
     bindings,
+    cred::Credential,
     ffi::c_int,
     prelude::*,
-    sync::atomic::{Atomic, Relaxed},
+    sync::{
+        aref::ARef,
+        atomic::{Atomic, Relaxed},
+    },
 };
+use core::cell::UnsafeCell;
 
-/// What happens when a budget is exceeded (`AGENT_NS_ACTION_*`), in increasing severity.
+/// What happens when a budget is exceeded (`AGENT_NS_ACTION_*`).
 pub(crate) const ACTION_LOG: u32 = bindings::AGENT_NS_ACTION_LOG;
+pub(crate) const ACTION_SIGTERM: u32 = bindings::AGENT_NS_ACTION_SIGTERM;
 pub(crate) const ACTION_SIGKILL: u32 = bindings::AGENT_NS_ACTION_SIGKILL;
+pub(crate) const ACTION_DENY: u32 = bindings::AGENT_NS_ACTION_DENY;
+
+/// The severity of an action, for the rule that only a privileged task may loosen a budget:
+/// log < deny < SIGTERM < SIGKILL (a denied operation leaves the agent running).
+fn severity(action: u32) -> u32 {
+    match action {
+        ACTION_LOG => 0,
+        ACTION_DENY => 1,
+        ACTION_SIGTERM => 2,
+        _ => 3,
+    }
+}
 
 /// Index of the elapsed-time limit in [`Limits::max`] and [`Budget::fired`].
 const ELAPSED: usize = NR_COUNTERS;
+/// Index of the action's setter in [`Budget::setter`].
+const ACTION: usize = NR_COUNTERS + 1;
 
 /// The limits of a session as userspace sets them; 0 means no limit.
 #[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
@@ -49,7 +75,7 @@ pub(crate) struct Limits {
 impl Limits {
     /// Converts from the uapi layout, rejecting bad actions and reserved bits (`EINVAL`).
     pub(crate) fn from_uapi(b: &bindings::agent_ns_budget) -> Result<Self> {
-        if b.action > ACTION_SIGKILL || b.reserved != 0 {
+        if b.action > ACTION_DENY || b.reserved != 0 {
             return Err(EINVAL);
         }
         let mut max = [0; NR_COUNTERS + 1];
@@ -89,12 +115,43 @@ impl Limits {
     /// Returns whether going from `self` to `new` loosens anything: raises or removes a limit,
     /// or lowers the action's severity.
     pub(crate) fn loosened_by(&self, new: &Limits) -> bool {
-        new.action < self.action
+        severity(new.action) < severity(self.action)
             || self
                 .max
                 .iter()
                 .zip(new.max.iter())
                 .any(|(&old, &new)| old != 0 && (new == 0 || new > old))
+    }
+
+    /// Which limits a user structure of `size` bytes carries (index as in [`Limits::max`]): a
+    /// field counts when all of it is within `size`. The action is always carried.
+    pub(crate) fn known(size: usize) -> [bool; NR_COUNTERS + 1] {
+        use core::mem::offset_of;
+        type B = bindings::agent_ns_budget;
+        let has = |off: usize| off + size_of::<u64>() <= size;
+        let mut known = [false; NR_COUNTERS + 1];
+        known[Counter::Syscalls as usize] = has(offset_of!(B, max_syscalls));
+        known[Counter::WriteBytes as usize] = has(offset_of!(B, max_write_bytes));
+        known[ELAPSED] = has(offset_of!(B, max_elapsed_ns));
+        known[Counter::Openat as usize] = has(offset_of!(B, max_openat));
+        known[Counter::ReadBytes as usize] = has(offset_of!(B, max_read_bytes));
+        known[Counter::Connect as usize] = has(offset_of!(B, max_connect));
+        known[Counter::Unlink as usize] = has(offset_of!(B, max_unlink));
+        known[Counter::Fork as usize] = has(offset_of!(B, max_fork));
+        known[Counter::Exec as usize] = has(offset_of!(B, max_exec));
+        known
+    }
+
+    /// Returns `new` with the limits it does not carry (`!known[i]`) taken from `self`, and
+    /// whether going from `self` to that loosens anything.
+    pub(crate) fn merged(&self, new: &Limits, known: &[bool; NR_COUNTERS + 1]) -> (Limits, bool) {
+        let mut m = *new;
+        for (i, k) in known.iter().enumerate() {
+            if !k {
+                m.max[i] = self.max[i];
+            }
+        }
+        (m, self.loosened_by(&m))
     }
 
     /// Bit `c` set for every event counter with a limit.
@@ -114,8 +171,13 @@ impl Limits {
 /// is 1 once limit `i`'s action has fired since the limit was last set; `acted` is 1 once any
 /// `SIGTERM` or `SIGKILL` action has fired, for good. `above` is null or points to the nearest
 /// strict ancestor whose budget limits an event counter; it changes only under the tree lock,
-/// and every value it ever holds is an ancestor, which outlives the session.
+/// and every value it ever holds is an ancestor, which outlives the session. `setter` is
+/// accessed only under the tree lock.
 pub(crate) struct Budget {
+    /// The credentials of the task that set each limit (indexed as `max`), then of the task
+    /// that set the action: a crossing signals only the tasks that both the limit's and the
+    /// action's setter could signal with kill(2).
+    setter: UnsafeCell<[Option<ARef<Credential>>; NR_COUNTERS + 2]>,
     max: [Atomic<u64>; NR_COUNTERS + 1],
     action: Atomic<u32>,
     used: [Atomic<u64>; NR_COUNTERS],
@@ -128,6 +190,7 @@ impl Budget {
     /// An empty budget: no limits.
     pub(crate) fn new() -> Self {
         Budget {
+            setter: UnsafeCell::new([const { None }; NR_COUNTERS + 2]),
             max: [const { Atomic::new(0) }; NR_COUNTERS + 1],
             action: Atomic::new(ACTION_LOG),
             used: [const { Atomic::new(0) }; NR_COUNTERS],
@@ -153,12 +216,31 @@ impl Budget {
     fn own_mask(&self) -> usize {
         self.limits().mask()
     }
+
+    /// Returns the credentials of the tasks that set limit `i` and the action, if both are set.
+    fn setters(&self, i: usize) -> Option<(ARef<Credential>, ARef<Credential>)> {
+        let _tree = TreeGuard::lock();
+        // SAFETY: `setter` is accessed only under the tree lock, which is held.
+        let setter = unsafe { &*self.setter.get() };
+        Some((setter[i].clone()?, setter[ACTION].clone()?))
+    }
+
+    /// Returns whether the action of limit `i` reaches the current task: whether both the
+    /// limit's and the action's setter could signal it.
+    fn reaches_current(&self, i: usize) -> bool {
+        self.setters(i).is_some_and(|(l, a)| {
+            // SAFETY: Both `ARef`s hold references on valid credentials.
+            unsafe { bindings::agent_ns_may_signal_current(l.as_ptr(), a.as_ptr()) }
+        })
+    }
 }
 
-fn signal(action: u32) -> c_int {
+/// The signal an action sends, if any.
+fn signal(action: u32) -> Option<c_int> {
     match action {
-        ACTION_SIGKILL => bindings::SIGKILL as c_int,
-        _ => bindings::SIGTERM as c_int,
+        ACTION_SIGKILL => Some(bindings::SIGKILL as c_int),
+        ACTION_SIGTERM => Some(bindings::SIGTERM as c_int),
+        _ => None,
     }
 }
 
@@ -169,9 +251,11 @@ pub(crate) fn counter_name(i: usize) -> &'static CStr {
     Counter::ALL[i].c_name()
 }
 
-/// Fires `s`'s action for limit `i`: reports it, and signals the subtree either before the
-/// current task returns to user space (`deferred`) or right away.
-fn fire(s: &Session, i: usize, value: u64, limit: u64, deferred: bool) {
+/// Fires `s`'s action for limit `i`: reports it, and for `SIGTERM` and `SIGKILL` signals every
+/// process of the subtree at once.
+///
+/// Runs in process context with no spinlock held (every counting hook does).
+fn fire(s: &Session, i: usize, value: u64, limit: u64) {
     let ns = s.ns().as_ptr();
     let action = s.budget.action.load(Relaxed);
     trace::budget_exceeded(s.ns(), i, value, limit, action);
@@ -185,70 +269,160 @@ fn fire(s: &Session, i: usize, value: u64, limit: u64, deferred: bool) {
             action,
         )
     };
-    if action == ACTION_LOG {
+    let Some(sig) = signal(action) else {
         return;
-    }
+    };
+    // A limit and an action that have been set have setters.
+    let Some((limit_setter, action_setter)) = s.budget.setters(i) else {
+        return;
+    };
     s.budget.acted.store(1, Relaxed);
-    if deferred {
-        // SAFETY: `ns` is valid; the call takes its own reference.
-        if unsafe { bindings::agent_ns_kill_before_return(ns, signal(action)) } != 0 {
-            // Could not queue the kill: let the next event try again.
-            s.budget.fired[i].store(0, Relaxed);
-        }
-    } else {
-        // SAFETY: `ns` is valid and we are in process context without locks held.
-        unsafe { bindings::agent_ns_signal_subtree(ns, signal(action)) };
-    }
+    // SAFETY: `ns` is valid, the two `ARef`s hold references on the credentials, and we are in
+    // process context without spinlocks held.
+    unsafe {
+        bindings::agent_ns_signal_subtree(ns, sig, limit_setter.as_ptr(), action_setter.as_ptr())
+    };
+}
+
+/// The sessions whose budgets an event of `ns`'s task charges: `ns`, then the budgeted
+/// ancestors (through `above`).
+///
+/// # Safety
+///
+/// `ns` must be the current task's session.
+unsafe fn budgets<'a>(ns: *mut bindings::agent_namespace) -> impl Iterator<Item = &'a Session> {
+    // SAFETY: The current task's session is valid while it runs, and so are its ancestors.
+    let first = unsafe { AgentNamespace::from_ptr(ns) }.session();
+    // SAFETY: `above` is null or an ancestor of `s`, which outlives it (type invariant of
+    // `Budget`); every value it held was one, so a racing update cannot make it dangle.
+    core::iter::successors(first, |s| unsafe { s.budget.above.load(Relaxed).as_ref() })
 }
 
 /// Charges `val` events of counter `c` to every budget of `ns` and its ancestors that limits `c`.
 ///
-/// Called by the C hooks (`agent_ns_count()`, `agent_ns_count_syscall()`), through
-/// `agent_ns_charge_count()` or `agent_ns_charge_syscall()` and before the per-CPU add, when
-/// bit `c` of `ns->budget_mask` is set. It visits `ns` and then only the ancestors with a
-/// budget (through `above`), so its cost grows with the number of budgets on the chain, not
-/// with the nesting depth.
+/// Called by the C hooks (`agent_ns_count()`, `agent_ns_count_syscall()`, `agent_ns_count_sqe()`),
+/// through `agent_ns_charge_count()`, `agent_ns_charge_syscall()` or `agent_ns_charge_sqe()` and
+/// before the per-CPU add, when bit `c` of `ns->budget_mask` is set. It visits `ns` and then only
+/// the ancestors with a budget (through `above`), so its cost grows with the number of budgets
+/// on the chain, not with the nesting depth.
+///
+/// Returns 0; for a system call, `-EDQUOT` when a deny budget refuses it, or
+/// `AGENT_NS_STRAGGLER` when a fired `SIGKILL` budget means its process must end before it runs.
 ///
 /// # Safety
 ///
 /// `ns` must be the current task's session and `c` a valid counter.
 #[no_mangle]
-pub unsafe extern "C" fn agent_ns_charge(ns: *mut bindings::agent_namespace, c: u32, val: u64) {
+pub unsafe extern "C" fn agent_ns_charge(
+    ns: *mut bindings::agent_namespace,
+    c: u32,
+    val: u64,
+) -> c_int {
     let c = c as usize;
-    // SAFETY: The current task's session is valid while it runs, and so are its ancestors.
-    let mut cur = unsafe { AgentNamespace::from_ptr(ns) }.session();
-    while let Some(s) = cur {
+    let syscall = c == Counter::Syscalls as usize;
+    let mut ret = 0;
+    // SAFETY: The caller guarantees `ns` is the current task's session.
+    for s in unsafe { budgets(ns) } {
         let b = &s.budget;
         let limit = b.max[c].load(Relaxed);
-        if limit != 0 {
-            let used = b.used[c].fetch_add(val, Relaxed).wrapping_add(val);
-            if used > limit {
-                if b.fired[c].xchg(1, Relaxed) == 0 {
-                    fire(s, c, used, limit, true);
-                } else if b.action.load(Relaxed) == ACTION_SIGKILL {
-                    // A straggler past a fired kill budget, which entered the kernel before
-                    // its SIGKILL was pending. A system call has not run yet (the hook charges
-                    // before it counts): end the process before it does. Any other event has
-                    // happened: make sure the process gets its SIGKILL before it returns.
-                    if c == Counter::Syscalls as usize {
-                        // SAFETY: Only the system call entry hook counts system calls, in the
-                        // context where seccomp ends a process too.
-                        unsafe { bindings::agent_ns_exit_straggler() };
-                    }
-                    // SAFETY: A null session means the current process only.
-                    unsafe {
-                        bindings::agent_ns_kill_before_return(
-                            core::ptr::null_mut(),
-                            bindings::SIGKILL as c_int,
-                        )
-                    };
-                }
+        if limit == 0 {
+            continue;
+        }
+        let used = b.used[c].fetch_add(val, Relaxed).wrapping_add(val);
+        if used <= limit {
+            continue;
+        }
+        let crossing = b.fired[c].xchg(1, Relaxed) == 0;
+        if crossing {
+            fire(s, c, used, limit);
+        }
+        match b.action.load(Relaxed) {
+            ACTION_DENY if syscall => ret = EDQUOT.to_errno(),
+            // Only a task the budget's signal is meant to reach can be a straggler: one its
+            // setters could not signal carries on, as the crossing's walk passed it over.
+            ACTION_SIGKILL if !crossing && !b.reaches_current(c) => {}
+            // A straggler, which entered the kernel before the SIGKILL landed: its system call
+            // must not run.
+            ACTION_SIGKILL if syscall && !crossing => return bindings::AGENT_NS_STRAGGLER as c_int,
+            // A straggler's other event has happened: make sure its own process gets the
+            // signal.
+            ACTION_SIGKILL if !crossing => {
+                // SAFETY: Every counting hook runs in process context.
+                unsafe { bindings::agent_ns_signal_current(bindings::SIGKILL as c_int) }
+            }
+            _ => {}
+        }
+    }
+    ret
+}
+
+/// Returns whether one more event of counter `c` is allowed: 0, or `-EDQUOT` when a deny budget
+/// of `ns` or an ancestor would be taken past its limit (the budget fires on the first refusal).
+///
+/// # Safety
+///
+/// `ns` must be the current task's session and `c` a valid counter.
+#[no_mangle]
+pub unsafe extern "C" fn agent_ns_check(ns: *mut bindings::agent_namespace, c: u32) -> c_int {
+    let c = c as usize;
+    // SAFETY: The caller guarantees `ns` is the current task's session.
+    for s in unsafe { budgets(ns) } {
+        let b = &s.budget;
+        let limit = b.max[c].load(Relaxed);
+        if limit == 0 || b.action.load(Relaxed) != ACTION_DENY {
+            continue;
+        }
+        let used = b.used[c].load(Relaxed);
+        if used >= limit {
+            if b.fired[c].xchg(1, Relaxed) == 0 {
+                fire(s, c, used.saturating_add(1), limit);
+            }
+            return EDQUOT.to_errno();
+        }
+    }
+    0
+}
+
+/// Cuts the transfer of `*len` bytes of counter `c` to what every enforcing budget of `ns` and
+/// its ancestors has left; a budget that `*len` would take past its limit fires.
+///
+/// Returns 0, or `-EDQUOT` when such a budget has nothing left and `*len` is not 0.
+///
+/// # Safety
+///
+/// `ns` must be the current task's session, `c` a valid counter and `len` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn agent_ns_bytes_left(
+    ns: *mut bindings::agent_namespace,
+    c: u32,
+    len: *mut usize,
+) -> c_int {
+    let c = c as usize;
+    // SAFETY: The caller guarantees that `len` is valid.
+    let want = unsafe { *len } as u64;
+    let mut allowed = want;
+    // SAFETY: The caller guarantees `ns` is the current task's session.
+    for s in unsafe { budgets(ns) } {
+        let b = &s.budget;
+        let limit = b.max[c].load(Relaxed);
+        if limit == 0 || b.action.load(Relaxed) == ACTION_LOG {
+            continue;
+        }
+        let used = b.used[c].load(Relaxed);
+        let left = limit.saturating_sub(used);
+        if want > left {
+            allowed = allowed.min(left);
+            if b.fired[c].xchg(1, Relaxed) == 0 {
+                fire(s, c, used.saturating_add(want), limit);
             }
         }
-        // SAFETY: `above` is null or an ancestor of `s`, which outlives it (type invariant of
-        // `Budget`); every value it held was one, so a racing update cannot make it dangle.
-        cur = unsafe { s.budget.above.load(Relaxed).as_ref() };
     }
+    if allowed == 0 && want != 0 {
+        return EDQUOT.to_errno();
+    }
+    // SAFETY: As above; `allowed <= *len`, so it fits.
+    unsafe { *len = allowed as usize };
+    0
 }
 
 /// Applies the elapsed-time budget of `ns`; called from the session's timer work.
@@ -273,21 +447,48 @@ pub unsafe extern "C" fn agent_ns_elapsed_expired(ns: *mut bindings::agent_names
         return;
     }
     if s.budget.fired[ELAPSED].xchg(1, Relaxed) == 0 {
-        fire(s, ELAPSED, s.elapsed_ns(), limit, false);
+        fire(s, ELAPSED, s.elapsed_ns(), limit);
     }
 }
 
 impl Session {
-    /// Sets this session's limits; the caller has checked the permission to loosen.
+    /// Sets this session's limits to `new`, keeping those `new` does not carry (`known`).
+    ///
+    /// Returns `EPERM`, changing nothing, when that loosens a limit and the caller is not
+    /// `privileged`: the check and the store are made together under the tree lock.
     ///
     /// Limits that change start counting from the subtree's current totals, and one already
-    /// exceeded fires at once, before the caller returns to user space; a limit set again to its
+    /// exceeded fires at once; a limit set again to its
     /// value keeps its count and its fired action.
-    pub(crate) fn set_limits(&self, new: Limits) {
+    pub(crate) fn set_limits(
+        &self,
+        new: Limits,
+        known: &[bool; NR_COUNTERS + 1],
+        privileged: bool,
+    ) -> Result {
         let b = &self.budget;
         let mut crossed = [None; NR_COUNTERS];
-        {
+        let new = {
             let tree = TreeGuard::lock();
+            let (new, loosens) = b.limits().merged(&new, known);
+            if loosens && !privileged {
+                return Err(EPERM);
+            }
+            // SAFETY: The current task's credentials are valid while it runs; `ARef::from` takes
+            // a reference of its own on them.
+            let me = ARef::from(unsafe { Credential::from_ptr(bindings::agent_ns_current_cred()) });
+            // SAFETY: `setter` is accessed only under the tree lock, which `tree` holds. A
+            // replaced setter's reference is dropped here, under a spinlock: `put_cred()` frees
+            // through RCU and does not sleep.
+            let setter = unsafe { &mut *b.setter.get() };
+            for (i, slot) in setter[..=NR_COUNTERS].iter_mut().enumerate() {
+                if b.max[i].load(Relaxed) != new.max[i] {
+                    *slot = Some(me.clone());
+                }
+            }
+            if b.action.load(Relaxed) != new.action {
+                setter[ACTION] = Some(me);
+            }
             let mut totals = [0; NR_COUNTERS];
             self.add_subtree(&tree, &mut totals);
             b.action.store(new.action, Relaxed);
@@ -310,7 +511,8 @@ impl Session {
             }
             let (mask, above) = self.inherited();
             self.update_masks(&tree, mask, above);
-        }
+            new
+        };
         // SAFETY: `self.ns()` is a valid session; the cancel may sleep and no lock is held.
         unsafe { bindings::agent_ns_timer_cancel(self.ns().as_ptr()) };
         if new.max[ELAPSED] != 0 {
@@ -319,10 +521,11 @@ impl Session {
         for (c, used) in crossed.iter().enumerate() {
             if let Some(used) = *used {
                 if b.fired[c].xchg(1, Relaxed) == 0 {
-                    fire(self, c, used, new.max[c], true);
+                    fire(self, c, used, new.max[c]);
                 }
             }
         }
+        Ok(())
     }
 
     /// Arms the elapsed-time timer for `limit` nanoseconds after the session's creation.
@@ -369,14 +572,18 @@ impl Session {
 
 #[macros::kunit_tests(rust_agent_ns_budget)]
 mod tests {
-    use super::{Limits, Relaxed, Session};
+    use super::{
+        Limits, Relaxed, Session, ACTION_DENY, ACTION_LOG, ACTION_SIGKILL, ACTION_SIGTERM, ELAPSED,
+        NR_COUNTERS,
+    };
+    use crate::bindings;
     use crate::{agent_ns::counters::Counter, agent_ns::AgentNamespace, prelude::*};
     use core::ptr;
 
-    fn limit_syscalls(s: &Session, max: u64) {
+    fn limit_syscalls(s: &Session, max: u64) -> Result {
         let mut l = Limits::default();
         l.max[Counter::Syscalls as usize] = max;
-        s.set_limits(l);
+        s.set_limits(l, &[true; NR_COUNTERS + 1], true)
     }
 
     fn above(s: &Session) -> *const Session {
@@ -397,18 +604,52 @@ mod tests {
             c.session().ok_or(EINVAL)?,
         );
         assert!(above(sc).is_null() && above(sb).is_null() && above(sa).is_null());
-        limit_syscalls(sa, 1 << 40);
+        limit_syscalls(sa, 1 << 40)?;
         assert!(above(sa).is_null());
         assert_eq!(above(sb), ptr::from_ref(sa));
         assert_eq!(above(sc), ptr::from_ref(sa));
-        limit_syscalls(sb, 1 << 30);
+        limit_syscalls(sb, 1 << 30)?;
         assert_eq!(above(sb), ptr::from_ref(sa));
         assert_eq!(above(sc), ptr::from_ref(sb));
         let d = c.new_child()?;
         assert_eq!(above(d.session().ok_or(EINVAL)?), ptr::from_ref(sb));
-        limit_syscalls(sa, 0);
+        limit_syscalls(sa, 0)?;
         assert!(above(sb).is_null());
         assert_eq!(above(sc), ptr::from_ref(sb));
         Ok(())
+    }
+
+    /// A smaller (older) structure leaves the limits it has no field for as they are, so an old
+    /// binary neither removes a newer limit nor is refused for "loosening" one.
+    #[test]
+    fn smaller_structures_keep_the_newer_limits() {
+        let v0 = Limits::known(bindings::AGENT_NS_BUDGET_SIZE_VER0 as usize);
+        assert!(v0[Counter::Syscalls as usize] && v0[Counter::WriteBytes as usize] && v0[ELAPSED]);
+        assert!(!v0[Counter::Openat as usize] && !v0[Counter::Exec as usize]);
+        let mut cur = Limits::default();
+        cur.max[Counter::Openat as usize] = 10;
+        let mut new = Limits::default();
+        new.max[Counter::Syscalls as usize] = 5;
+        let (m, loosens) = cur.merged(&new, &v0);
+        assert_eq!(m.max[Counter::Openat as usize], 10);
+        assert_eq!(m.max[Counter::Syscalls as usize], 5);
+        assert!(!loosens);
+        let all = Limits::known(bindings::AGENT_NS_BUDGET_SIZE_VER1 as usize);
+        assert!(all.iter().all(|&k| k));
+        assert!(cur.merged(&new, &all).1);
+    }
+
+    /// For the loosening rule, deny ranks above log and below the signals.
+    #[test]
+    fn deny_ranks_between_log_and_the_signals() {
+        let with = |action| Limits {
+            action,
+            ..Limits::default()
+        };
+        assert!(with(ACTION_SIGKILL).loosened_by(&with(ACTION_DENY)));
+        assert!(with(ACTION_SIGTERM).loosened_by(&with(ACTION_DENY)));
+        assert!(with(ACTION_DENY).loosened_by(&with(ACTION_LOG)));
+        assert!(!with(ACTION_LOG).loosened_by(&with(ACTION_DENY)));
+        assert!(!with(ACTION_DENY).loosened_by(&with(ACTION_SIGTERM)));
     }
 }

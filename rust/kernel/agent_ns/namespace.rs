@@ -224,7 +224,9 @@ impl AgentNamespace {
             return Err(ENOSPC);
         }
         let ucounts = UcountGuard(ucounts);
-        let counters = PerCpu::<[u64; NR_COUNTERS]>::new(GFP_KERNEL)?;
+        // Charged to the creator's memory cgroup, like every namespace's memory: an unprivileged
+        // creator is bounded by its cgroup, not only by max_agent_namespaces.
+        let counters = PerCpu::<[u64; NR_COUNTERS]>::new(GFP_KERNEL_ACCOUNT)?;
         let ucounts_raw = ucounts.0;
         let pcpu = counters.as_ptr().cast::<bindings::agent_ns_pcpu>();
         let session = KBox::pin_init(
@@ -260,7 +262,7 @@ impl AgentNamespace {
                 budget: Budget::new(),
                 intent <- new_spinlock!(IntentTag::EMPTY, "agent_ns_intent"),
             }),
-            GFP_KERNEL,
+            GFP_KERNEL_ACCOUNT,
         )?;
         // The session owns the ucount now.
         core::mem::forget(ucounts);
@@ -483,8 +485,9 @@ pub unsafe extern "C" fn agent_ns_free(ns: *mut bindings::agent_namespace) {
 unsafe fn free_one(ns: *mut bindings::agent_namespace) -> Option<*mut bindings::agent_namespace> {
     // SAFETY: `ns` is a valid session (caller guarantee).
     let session = (unsafe { AgentNamespace::from_ptr(ns) }).session()?;
-    // SAFETY: Nothing can arm the timer any more; free runs in process context.
-    unsafe { bindings::agent_ns_timer_cancel(ns) };
+    // SAFETY: Nobody but the timer's own work can arm the timer any more, and the shutdown
+    // stops that too; free runs in process context.
+    unsafe { bindings::agent_ns_timer_shutdown(ns) };
     // SAFETY: `parent` of a non-initial session is a valid session we hold a reference on.
     let parent = unsafe { AgentNamespace::from_ptr((*ns).parent) };
     let reason = session.ns().end_reason();

@@ -154,21 +154,30 @@ fn read_budget(addr: c_ulong, usize: c_ulong) -> Result<bindings::agent_ns_budge
 
 fn set_budget(addr: c_ulong, usize: c_ulong) -> Result {
     let new = Limits::from_uapi(&read_budget(addr, usize)?)?;
+    // The fields a smaller (older) structure does not have are not the caller's to change.
+    let known = Limits::known(struct_size(
+        usize,
+        bindings::AGENT_NS_BUDGET_SIZE_VER0 as usize,
+    )?);
     let ns = AgentNamespace::current();
     // The initial session has no budget: it would cover every task.
     let s = ns.session().ok_or(EINVAL)?;
     // Tightening is open to every task of the session; loosening needs CAP_SYS_ADMIN over the
-    // session's owner.
-    if s.budget.limits().loosened_by(&new) {
-        // SAFETY: `user_ns` is valid while the session lives.
-        let owner = unsafe { (*ns.as_ptr()).user_ns };
+    // session's owner. `set_limits()` decides under the tree lock, against the limits as they
+    // are then, so that a concurrent setter's tightening cannot be undone by an unprivileged
+    // one; the capability is asked for (and audited) when the change looks like loosening now,
+    // and only looked at otherwise.
+    // SAFETY: `user_ns` is valid while the session lives.
+    let owner = unsafe { (*ns.as_ptr()).user_ns };
+    let cap = bindings::CAP_SYS_ADMIN as c_int;
+    let privileged = if s.budget.limits().merged(&new, &known).1 {
         // SAFETY: `owner` is a valid user namespace.
-        if !unsafe { bindings::ns_capable(owner, bindings::CAP_SYS_ADMIN as c_int) } {
-            return Err(EPERM);
-        }
-    }
-    s.set_limits(new);
-    Ok(())
+        unsafe { bindings::ns_capable(owner, cap) }
+    } else {
+        // SAFETY: `current` and `owner` are valid.
+        unsafe { bindings::has_ns_capability_noaudit(bindings::get_current(), owner, cap) }
+    };
+    s.set_limits(new, &known, privileged)
 }
 
 /// Sets the intent tag of the caller's session; the initial session has none (`EINVAL`).
