@@ -94,11 +94,47 @@ TEST_F(session, limits_read_back_in_every_size)
 	ASSERT_EQ(0, prctl(PR_GET_AGENT_BUDGET_LIMITS, buf, 0, 0, 0));
 	EXPECT_EQ(0, memcmp(buf, &b, AGENT_NS_BUDGET_SIZE_VER0));
 	EXPECT_EQ(0xaa, buf[AGENT_NS_BUDGET_SIZE_VER0]);
-	/* A version-0 set leaves the version-1 limits at 0 (none). */
+	/*
+	 * A version-0 set changes only the version-0 limits: an old binary
+	 * cannot name the version-1 limits, so it neither removes them.
+	 */
+	b.max_syscalls = 900000;
 	ASSERT_EQ(0, prctl(PR_SET_AGENT_BUDGET_LIMITS, &b, AGENT_NS_BUDGET_SIZE_VER0, 0, 0));
 	ASSERT_EQ(0, get_budget(&r));
-	EXPECT_EQ(0, r.max_openat);
-	EXPECT_EQ(1000000, r.max_syscalls);
+	EXPECT_EQ(5000, r.max_openat);
+	EXPECT_EQ(100, r.max_exec);
+	EXPECT_EQ(900000, r.max_syscalls);
+}
+
+/*
+ * ... nor is it refused for "loosening" them: an unprivileged old binary
+ * may still tighten the limits it knows.
+ */
+TEST_F(session, unprivileged_version0_set_tightens_and_keeps_version1_limits)
+{
+	pid_t pid = fork();
+
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		struct agent_ns_budget b = {
+			.max_syscalls = 1000000, .max_openat = 5000,
+		}, r;
+
+		if (set_budget(&b) || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+		    drop_to_nobody())
+			_exit(1);
+		b.max_syscalls = 500000;
+		b.max_openat = 0;	/* not in a version-0 structure */
+		if (prctl(PR_SET_AGENT_BUDGET_LIMITS, &b, AGENT_NS_BUDGET_SIZE_VER0, 0, 0))
+			_exit(2);
+		if (get_budget(&r) || r.max_syscalls != 500000 || r.max_openat != 5000)
+			_exit(3);
+		/* Removing max_openat with the whole structure is loosening. */
+		if (set_budget(&b) != -1 || errno != EPERM)
+			_exit(4);
+		_exit(0);
+	}
+	EXPECT_EQ(0, wait_exit(pid));
 }
 
 TEST_F(session, bad_input_gets_documented_errnos)
@@ -106,7 +142,7 @@ TEST_F(session, bad_input_gets_documented_errnos)
 	struct agent_ns_budget b = { .max_syscalls = 1000000 };
 	unsigned char big[200] = { 0 };
 
-	b.action = 3;
+	b.action = AGENT_NS_ACTION_DENY + 1;	/* the first unknown action */
 	EXPECT_EQ(-1, set_budget(&b));
 	EXPECT_EQ(EINVAL, errno);
 	b.action = AGENT_NS_ACTION_LOG;
@@ -490,6 +526,48 @@ TEST_F(session, elapsed_budget_fires_on_time)
 	tracefs_write(TRACEFS "events/agent_ns/agent_budget_exceeded/enable", "0");
 	tracefs_write(TRACEFS "trace_clock", "local");
 	EXPECT_LE((long long)fired - (long long)deadline, bound);
+}
+
+static void *flip_elapsed(void *arg)
+{
+	struct agent_ns_budget b = { .action = AGENT_NS_ACTION_LOG };
+	long first = (long)arg;
+
+	for (int i = 0; i < 50; i++) {
+		/* 1 ms and 2 ms: the timer fires at one deadline, the work finds the other. */
+		b.max_elapsed_ns = ((i + first) % 2 + 1) * 1000000ULL;
+		set_budget(&b);
+		usleep(100);
+	}
+	return NULL;
+}
+
+/*
+ * Two members change the elapsed-time limit while the session's last task
+ * exits: the timer and its work must be stopped for good before the
+ * session is freed (the debug guest's KASAN reports a use after free).
+ * The last test of the fixture: its budgets fire and their log lines use
+ * up the kernel log's rate limit, which log_budget_logs_once_and_kills_nothing
+ * needs.
+ */
+TEST_F(session, elapsed_timer_races_with_the_session_end)
+{
+	for (int i = 0; i < 100; i++) {
+		pid_t pid = fork();
+
+		ASSERT_GE(pid, 0);
+		if (pid == 0) {
+			pthread_t t[2];
+
+			if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0))
+				_exit(1);
+			for (long k = 0; k < 2; k++)
+				pthread_create(&t[k], NULL, flip_elapsed, (void *)k);
+			usleep(1000 + (i % 5) * 500);
+			_exit(0);	/* with the threads still setting limits */
+		}
+		ASSERT_EQ(0, wait_exit(pid));
+	}
 }
 
 int main(int argc, char **argv)

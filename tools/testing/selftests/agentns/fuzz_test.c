@@ -380,6 +380,21 @@ static void budget_from(const unsigned char *p, size_t n, struct agent_ns_budget
 	memcpy(b, p, n < sizeof(*b) ? n : sizeof(*b));
 }
 
+/* The kernel's order of the actions for loosening: log < deny < SIGTERM < SIGKILL. */
+static int severity(__u32 action)
+{
+	switch (action) {
+	case AGENT_NS_ACTION_LOG:
+		return 0;
+	case AGENT_NS_ACTION_DENY:
+		return 1;
+	case AGENT_NS_ACTION_SIGTERM:
+		return 2;
+	default:
+		return 3;
+	}
+}
+
 static bool loosens(const struct agent_ns_budget *o, const struct agent_ns_budget *n)
 {
 	const __u64 om[] = { o->max_syscalls, o->max_write_bytes, o->max_elapsed_ns,
@@ -389,7 +404,7 @@ static bool loosens(const struct agent_ns_budget *o, const struct agent_ns_budge
 			     n->max_openat, n->max_read_bytes, n->max_connect,
 			     n->max_unlink, n->max_fork, n->max_exec };
 
-	if (n->action < o->action)
+	if (severity(n->action) < severity(o->action))
 		return true;
 	for (size_t i = 0; i < ARRAY_SIZE(om); i++)
 		if (om[i] && (!nm[i] || nm[i] > om[i]))
@@ -421,13 +436,15 @@ static void gen_budget(struct ctx *c, const struct uptr *p, size_t size)
 	bool kill;
 
 	if (c->allow_kill)
-		b.action = k < 55 ? AGENT_NS_ACTION_LOG : k < 70 ? AGENT_NS_ACTION_SIGTERM :
-			   k < 88 ? AGENT_NS_ACTION_SIGKILL : 3 + below(c, 3);
+		b.action = k < 55 ? AGENT_NS_ACTION_LOG : k < 65 ? AGENT_NS_ACTION_SIGTERM :
+			   k < 80 ? AGENT_NS_ACTION_SIGKILL : k < 88 ? AGENT_NS_ACTION_DENY :
+			   4 + below(c, 3);
 	else
-		b.action = k < 85 ? AGENT_NS_ACTION_LOG : k < 95 ? 3 : (rnd(c) | 4);
+		b.action = k < 85 ? AGENT_NS_ACTION_LOG : k < 95 ? 4 : (rnd(c) | 4);
 	if (chance(c, 3))
 		b.action = UINT_MAX;
-	kill = b.action == AGENT_NS_ACTION_SIGTERM || b.action == AGENT_NS_ACTION_SIGKILL;
+	kill = b.action == AGENT_NS_ACTION_SIGTERM || b.action == AGENT_NS_ACTION_SIGKILL ||
+	       b.action == AGENT_NS_ACTION_DENY;
 	b.max_syscalls = pick_limit(c, kill);
 	b.max_write_bytes = pick_limit(c, kill);
 	b.max_elapsed_ns = pick_limit(c, kill);
@@ -437,6 +454,19 @@ static void gen_budget(struct ctx *c, const struct uptr *p, size_t size)
 	b.max_unlink = pick_limit(c, kill);
 	b.max_fork = pick_limit(c, kill);
 	b.max_exec = pick_limit(c, kill);
+	/*
+	 * A deny budget that is reached makes this child's own calls fail
+	 * with EDQUOT (deny_test checks that): keep every limit out of reach.
+	 */
+	if (b.action == AGENT_NS_ACTION_DENY) {
+		__u64 *m[] = { &b.max_syscalls, &b.max_write_bytes, &b.max_openat,
+			       &b.max_read_bytes, &b.max_connect, &b.max_unlink,
+			       &b.max_fork, &b.max_exec };
+
+		for (size_t i = 0; i < ARRAY_SIZE(m); i++)
+			if (*m[i] && *m[i] < 1ULL << 40)
+				*m[i] = 1ULL << 40;
+	}
 	b.reserved = chance(c, 8) ? (unsigned int)rnd(c) | 1 : 0;
 	memcpy(buf, &b, sizeof(b));
 	if (!p->wr)
@@ -528,7 +558,18 @@ static unsigned int predict_set_budget(struct ctx *c, const struct uptr *p, unsi
 			return B(RES_EFAULT);
 	}
 	budget_from(s, n, nb);
-	if (nb->action > AGENT_NS_ACTION_SIGKILL || nb->reserved)
+	/*
+	 * The limits a smaller (older) structure has no whole field for keep
+	 * their values: an old binary can neither remove nor loosen them.
+	 */
+	if (n < sizeof(*nb)) {
+		size_t whole = n - (n - AGENT_NS_BUDGET_SIZE_VER0) % sizeof(__u64);
+		struct agent_ns_budget merged = c->limits;
+
+		memcpy(&merged, s, whole);
+		*nb = merged;
+	}
+	if (nb->action > AGENT_NS_ACTION_DENY || nb->reserved)
 		return B(RES_EINVAL);
 	if (c->initial)
 		return B(RES_EINVAL);
@@ -651,7 +692,7 @@ static const char *check_out(struct ctx *c, int opt, const struct uptr *p, size_
 		budget_from(s, n, &b);
 		if (b.reserved)
 			return "reserved is not zero";
-		if (b.action > AGENT_NS_ACTION_SIGKILL)
+		if (b.action > AGENT_NS_ACTION_DENY)
 			return "unknown action read back";
 		if (!c->allow_kill && b.action != AGENT_NS_ACTION_LOG)
 			return "an action nobody set";

@@ -1323,6 +1323,162 @@ static bool agent_ns_disabled(void)
  * Without agent namespaces, with them switched off, or without root to
  * take the columns' credentials, skip every test.
  */
+/*
+ * Who a budget's signal reaches: only the tasks that both the task that set
+ * the crossed limit and the task that set the action could signal with
+ * kill(2).  Each test runs a supervisor S (root) in a fresh session with a
+ * root bystander R and an agent A that runs as nobody; 0 from S means every
+ * expectation held, 10 + N names the one that did not.
+ */
+
+/* The caller's total_syscalls. */
+static __u64 syscalls_now(void)
+{
+	struct agent_ns_counters c = { 0 };
+
+	prctl(PR_GET_AGENT_COUNTERS, &c, sizeof(c), 0, 0);
+	return c.total_syscalls;
+}
+
+static void spin_syscalls(int n)
+{
+	for (int i = 0; i < n; i++)
+		getppid();
+}
+
+/* R: a root process of the session that only waits. */
+static pid_t start_bystander(void)
+{
+	pid_t r = fork();
+
+	if (r == 0)
+		for (;;)
+			pause();
+	return r;
+}
+
+/* Whether @r is still running after the budget acted; then ends it. */
+static bool bystander_survived(pid_t r)
+{
+	bool alive;
+
+	usleep(200 * 1000);
+	alive = waitpid(r, NULL, WNOHANG) == 0;
+	kill(r, SIGKILL);
+	waitpid(r, NULL, 0);
+	return alive;
+}
+
+/* An agent (nobody) tightens a SIGKILL budget and crosses it. */
+TEST(signal_reach__member_kill_spares_root)
+{
+	pid_t s = fork();
+
+	ASSERT_GE(s, 0);
+	if (s == 0) {
+		pid_t r, a;
+
+		if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0))
+			_exit(1);
+		r = start_bystander();
+		a = fork();
+		if (a == 0) {
+			struct agent_ns_budget b = { .action = AGENT_NS_ACTION_SIGKILL };
+
+			if (drop_to_nobody())
+				_exit(2);
+			b.max_syscalls = syscalls_now() + 20;
+			if (set_limits(&b))
+				_exit(3);
+			spin_syscalls(1000);
+			_exit(4);
+		}
+		if (wait_exit(a) != 128 + SIGKILL)
+			_exit(11);	/* the agent itself must die */
+		if (!bystander_survived(r))
+			_exit(12);	/* root's process must not */
+		_exit(0);		/* ... nor the supervisor */
+	}
+	EXPECT_EQ(0, wait_exit(s));
+}
+
+/* Root's budget reaches every uid of the session. */
+TEST(signal_reach__root_kill_reaches_other_uids)
+{
+	int fds[2];
+	pid_t s, n = 0;
+
+	ASSERT_EQ(0, pipe(fds));
+	ASSERT_EQ(0, prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0));
+	s = fork();
+	ASSERT_GE(s, 0);
+	if (s == 0) {
+		struct agent_ns_budget b = { .action = AGENT_NS_ACTION_SIGKILL };
+
+		if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0))
+			_exit(1);
+		n = fork();
+		if (n == 0) {
+			if (drop_to_nobody())
+				_exit(2);
+			for (;;)
+				pause();
+		}
+		if (write(fds[1], &n, sizeof(n)) != sizeof(n))
+			_exit(3);
+		usleep(50 * 1000);	/* n has dropped to nobody */
+		b.max_syscalls = syscalls_now() + 20;
+		if (set_limits(&b))
+			_exit(4);
+		spin_syscalls(1000);
+		_exit(5);
+	}
+	ASSERT_EQ(sizeof(n), read(fds[0], &n, sizeof(n)));
+	EXPECT_EQ(128 + SIGKILL, wait_exit(s));
+	/* nobody's process, reparented to this subreaper, died of it too. */
+	EXPECT_EQ(128 + SIGKILL, wait_exit(n));
+	prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+}
+
+/*
+ * Root set the limit with the log action; the agent raises the action to
+ * SIGKILL (tightening, which any member may do) and crosses root's limit:
+ * the kill acts with the agent's authority, not root's.
+ */
+TEST(signal_reach__member_raised_action_spares_root)
+{
+	pid_t s = fork();
+
+	ASSERT_GE(s, 0);
+	if (s == 0) {
+		struct agent_ns_budget b = { .action = AGENT_NS_ACTION_LOG };
+		pid_t r, a;
+
+		if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0))
+			_exit(1);
+		b.max_syscalls = syscalls_now() + 5000;
+		if (set_limits(&b))
+			_exit(2);
+		r = start_bystander();
+		a = fork();
+		if (a == 0) {
+			if (drop_to_nobody())
+				_exit(3);
+			b.action = AGENT_NS_ACTION_SIGKILL;	/* the limit unchanged */
+			if (set_limits(&b))
+				_exit(4);
+			spin_syscalls(100000);
+			_exit(5);
+		}
+		if (wait_exit(a) != 128 + SIGKILL)
+			_exit(11);
+		if (!bystander_survived(r))
+			_exit(12);
+		_exit(0);
+	}
+	EXPECT_EQ(0, wait_exit(s));
+}
+
 int main(int argc, char **argv)
 {
 	unsigned char id[AGENT_NS_ID_BYTES];

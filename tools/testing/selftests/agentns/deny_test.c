@@ -1,0 +1,1308 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Agent namespace budgets that act on the crossing call itself: byte
+ * budgets cut the crossing transfer short to what is left of them (under
+ * SIGTERM, SIGKILL and DENY, not LOG), DENY fails the operation that would
+ * cross a count limit with EDQUOT before it has any effect, max_syscalls
+ * under DENY fails every call but exit, exit_group, rt_sigreturn and
+ * restart_syscall, and SIGTERM and SIGKILL budgets act even when the
+ * crossing call then blocks.  A limit is on the session subtree's total of
+ * its counter, so each test sets it to the current total plus an
+ * allowance.
+ *
+ * A test that exhausts its own session's write budget records what it saw
+ * and lifts the budget (root may loosen) before it asserts: the harness
+ * reports failures with write(2).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <linux/agent_namespaces.h>
+#include <linux/io_uring.h>
+
+#include "../kselftest_harness.h"
+#include "agentns_util.h"
+
+#ifndef __NR_io_uring_setup
+#define __NR_io_uring_setup	425
+#endif
+#ifndef __NR_io_uring_enter
+#define __NR_io_uring_enter	426
+#endif
+
+#define MIB			(1024 * 1024)
+#define CHUNK			(64 * 1024)
+/* The slack the SIGKILL overshoot tests allow past a 1 MiB write budget. */
+#define OVERSHOOT_MAX		(64 * 1024)
+
+/* argv[1] of this program re-executed by the max_exec test. */
+#define EXEC_AGAIN		"--agentns-exec-again"
+#define EXEC_NEVER		"--agentns-exec-never"
+
+/*
+ * Single loads and stores the compiler may neither tear, fuse nor drop: for
+ * the MAP_SHARED page another process writes and for the signal flag.
+ */
+#ifndef READ_ONCE
+#define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
+#endif
+#ifndef WRITE_ONCE
+#define WRITE_ONCE(x, val)	__atomic_store_n(&(x), (val), __ATOMIC_RELAXED)
+#endif
+
+static int set_budget(const struct agent_ns_budget *b)
+{
+	return prctl(PR_SET_AGENT_BUDGET_LIMITS, b, sizeof(*b), 0, 0);
+}
+
+static struct agent_ns_counters counters(void)
+{
+	struct agent_ns_counters c = { 0 };
+
+	prctl(PR_GET_AGENT_COUNTERS, &c, sizeof(c), 0, 0);
+	return c;
+}
+
+/* Removes every limit (root may loosen), so that a test can report. */
+static int lift_budget(void)
+{
+	struct agent_ns_budget none = { 0 };
+
+	return set_budget(&none);
+}
+
+enum limit { L_WRITE, L_READ, L_OPENAT, L_CONNECT, L_UNLINK, L_FORK, L_EXEC };
+
+/*
+ * Sets a budget of @action whose one limit, on @which, is the session's
+ * current total plus @allowance (at least 1: a limit of 0 is none).  The
+ * totals read go to *@c0.
+ */
+static int limit_to(enum limit which, __u64 allowance, __u32 action,
+		    struct agent_ns_counters *c0)
+{
+	struct agent_ns_budget b = { .action = action };
+
+	*c0 = counters();
+	switch (which) {
+	case L_WRITE:
+		b.max_write_bytes = c0->write_bytes + allowance;
+		break;
+	case L_READ:
+		b.max_read_bytes = c0->read_bytes + allowance;
+		break;
+	case L_OPENAT:
+		b.max_openat = c0->openat_count + allowance;
+		break;
+	case L_CONNECT:
+		b.max_connect = c0->connect_count + allowance;
+		break;
+	case L_UNLINK:
+		b.max_unlink = c0->unlink_count + allowance;
+		break;
+	case L_FORK:
+		b.max_fork = c0->fork_count + allowance;
+		break;
+	case L_EXEC:
+		b.max_exec = c0->exec_count + allowance;
+		break;
+	}
+	return set_budget(&b);
+}
+
+/* An unlinked /tmp file holding @size bytes, its offset at 0, or -1. */
+static int tmp_file(size_t size)
+{
+	char path[] = "/tmp/agentns-dXXXXXX";
+	static char chunk[CHUNK];
+	int fd = mkstemp(path);
+
+	if (fd < 0)
+		return -1;
+	unlink(path);
+	for (size_t done = 0; done < size; ) {
+		size_t n = size - done < CHUNK ? size - done : CHUNK;
+		ssize_t w = write(fd, chunk, n);
+
+		if (w <= 0) {
+			close(fd);
+			return -1;
+		}
+		done += w;
+	}
+	if (lseek(fd, 0, SEEK_SET)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static off_t fd_size(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) ? -1 : st.st_size;
+}
+
+static off_t fd_offset(int fd)
+{
+	return lseek(fd, 0, SEEK_CUR);
+}
+
+/* Bytes queued for reading on a pipe or socket, or -1. */
+static int queued(int fd)
+{
+	int n;
+
+	return ioctl(fd, FIONREAD, &n) ? -1 : n;
+}
+
+/* The value of @name in /proc/<pid>/agent_counters, or ~0ULL. */
+static unsigned long long proc_value(pid_t pid, const char *name)
+{
+	unsigned long long v, found = ~0ULL;
+	char path[64], key[32];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/agent_counters", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return found;
+	while (fscanf(f, "%31s %llu", key, &v) == 2)
+		if (!strcmp(key, name))
+			found = v;
+	fclose(f);
+	return found;
+}
+
+/*
+ * Waits until @deadline (now_s()) for @pid, a child or (under
+ * PR_SET_CHILD_SUBREAPER) an orphaned descendant: its wait status, -2 if
+ * someone else reaped it (it is gone), or -1 if it is still alive.
+ */
+static int wait_until(pid_t pid, double deadline)
+{
+	int status;
+
+	for (;;) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid)
+			return status;
+		if (r < 0 && errno == ECHILD && kill(pid, 0) && errno == ESRCH)
+			return -2;
+		if (now_s() >= deadline)
+			return -1;
+		usleep(1000);
+	}
+}
+
+/*
+ * A raw io_uring: the rings mapped by hand (no liburing).  Every page of
+ * the rings is touched at setup, so that budgets see only the SQEs.
+ */
+struct ring {
+	int fd;
+	unsigned int entries, queued;
+	unsigned int *sq_head, *sq_tail, *sq_mask, *sq_array;
+	unsigned int *cq_head, *cq_tail, *cq_mask;
+	struct io_uring_sqe *sqes;
+	struct io_uring_cqe *cqes;
+	void *sq_map, *cq_map;
+	size_t sq_len, cq_len, sqes_len;
+};
+
+static void ring_close(struct ring *r)
+{
+	if (r->sqes && r->sqes != MAP_FAILED)
+		munmap(r->sqes, r->sqes_len);
+	if (r->cq_map && r->cq_map != MAP_FAILED && r->cq_map != r->sq_map)
+		munmap(r->cq_map, r->cq_len);
+	if (r->sq_map && r->sq_map != MAP_FAILED)
+		munmap(r->sq_map, r->sq_len);
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = -1;
+}
+
+/* Sets up a ring of @entries SQEs: 0, or -errno. */
+static int ring_setup(struct ring *r, unsigned int entries)
+{
+	struct io_uring_params p;
+	int err;
+
+	memset(&p, 0, sizeof(p));
+	memset(r, 0, sizeof(*r));
+	r->fd = syscall(__NR_io_uring_setup, entries, &p);
+	if (r->fd < 0)
+		return -errno;
+	r->entries = p.sq_entries;
+	r->sq_len = p.sq_off.array + p.sq_entries * sizeof(unsigned int);
+	r->cq_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+	if (p.features & IORING_FEAT_SINGLE_MMAP) {
+		if (r->cq_len > r->sq_len)
+			r->sq_len = r->cq_len;
+		r->cq_len = r->sq_len;
+	}
+	r->sq_map = mmap(NULL, r->sq_len, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_POPULATE, r->fd, IORING_OFF_SQ_RING);
+	if (r->sq_map == MAP_FAILED)
+		goto fail;
+	if (p.features & IORING_FEAT_SINGLE_MMAP)
+		r->cq_map = r->sq_map;
+	else
+		r->cq_map = mmap(NULL, r->cq_len, PROT_READ | PROT_WRITE,
+				 MAP_SHARED | MAP_POPULATE, r->fd, IORING_OFF_CQ_RING);
+	if (r->cq_map == MAP_FAILED)
+		goto fail;
+	r->sqes_len = p.sq_entries * sizeof(struct io_uring_sqe);
+	r->sqes = mmap(NULL, r->sqes_len, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_POPULATE, r->fd, IORING_OFF_SQES);
+	if (r->sqes == MAP_FAILED)
+		goto fail;
+	r->sq_head = (unsigned int *)((char *)r->sq_map + p.sq_off.head);
+	r->sq_tail = (unsigned int *)((char *)r->sq_map + p.sq_off.tail);
+	r->sq_mask = (unsigned int *)((char *)r->sq_map + p.sq_off.ring_mask);
+	r->sq_array = (unsigned int *)((char *)r->sq_map + p.sq_off.array);
+	r->cq_head = (unsigned int *)((char *)r->cq_map + p.cq_off.head);
+	r->cq_tail = (unsigned int *)((char *)r->cq_map + p.cq_off.tail);
+	r->cq_mask = (unsigned int *)((char *)r->cq_map + p.cq_off.ring_mask);
+	r->cqes = (struct io_uring_cqe *)((char *)r->cq_map + p.cq_off.cqes);
+	/* The SQ array maps slot i to SQE i for good; touch every page. */
+	for (unsigned int i = 0; i < p.sq_entries; i++)
+		r->sq_array[i] = i;
+	memset(r->sqes, 0, r->sqes_len);
+	__atomic_store_n(r->cq_head, *r->cq_head, __ATOMIC_RELEASE);
+	return 0;
+fail:
+	err = -errno;
+	ring_close(r);
+	return err;
+}
+
+/*
+ * The next free SQE, zeroed, with @op, @fd and @user_data filled in; the
+ * tests queue at most two at a time on rings of 8.
+ */
+static struct io_uring_sqe *ring_sqe(struct ring *r, __u8 op, int fd,
+				     __u64 user_data)
+{
+	unsigned int tail = *r->sq_tail + r->queued;
+	struct io_uring_sqe *sqe = &r->sqes[tail & *r->sq_mask];
+
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->opcode = op;
+	sqe->fd = fd;
+	sqe->user_data = user_data;
+	r->queued++;
+	return sqe;
+}
+
+/*
+ * Submits the queued SQEs and waits for as many CQEs, in one
+ * io_uring_enter(2) unless a signal interrupts it, storing each CQE's res
+ * at res[user_data].  Returns 0, or -errno of io_uring_enter(2).
+ */
+static int ring_run(struct ring *r, int *res)
+{
+	unsigned int n = r->queued, submitted = 0, done = 0, head, tail;
+	long ret;
+
+	__atomic_store_n(r->sq_tail, *r->sq_tail + n, __ATOMIC_RELEASE);
+	r->queued = 0;
+	while (done < n) {
+		ret = syscall(__NR_io_uring_enter, r->fd, n - submitted,
+			      n - done, IORING_ENTER_GETEVENTS, NULL, 0);
+		if (ret < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		submitted += ret;
+		head = *r->cq_head;
+		tail = __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE);
+		for (; head != tail; head++, done++) {
+			struct io_uring_cqe *cqe = &r->cqes[head & *r->cq_mask];
+
+			res[cqe->user_data] = cqe->res;
+		}
+		__atomic_store_n(r->cq_head, head, __ATOMIC_RELEASE);
+	}
+	return 0;
+}
+
+/*
+ * Whether io_uring_setup(2) fails here, for whatever reason (not built in,
+ * disabled by sysctl, filtered): then errno says why.
+ */
+static bool no_io_uring(void)
+{
+	struct io_uring_params p;
+	int fd;
+
+	memset(&p, 0, sizeof(p));
+	fd = syscall(__NR_io_uring_setup, 8, &p);
+	if (fd < 0)
+		return true;
+	close(fd);
+	return false;
+}
+
+/*
+ * What a child shares with the test through a MAP_SHARED page: every field
+ * is accessed with READ_ONCE() and WRITE_ONCE().
+ */
+struct shared {
+	int stage;
+	pid_t grandchild;
+	unsigned long long t;
+	int run, res[2];
+};
+
+/* Every test runs in its own fresh session. */
+FIXTURE(session) {
+	struct agent_ns_counters c0;
+	struct shared *sh;
+	pid_t child;
+};
+
+FIXTURE_SETUP(session)
+{
+	if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0)) {
+		ASSERT_EQ(EINVAL, errno);
+		SKIP(return, "kernel has no agent namespaces");
+	}
+	self->sh = mmap(NULL, sizeof(*self->sh), PROT_READ | PROT_WRITE,
+			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->sh);
+	memset(self->sh, 0, sizeof(*self->sh));
+}
+
+/* Kills whatever a failed test left running: its child and grandchild. */
+FIXTURE_TEARDOWN(session)
+{
+	pid_t g = 0;
+
+	if (self->child > 0 && !kill(self->child, SIGKILL))
+		waitpid(self->child, NULL, 0);
+	if (self->sh && self->sh != MAP_FAILED)
+		g = READ_ONCE(self->sh->grandchild);
+	if (g > 0 && !kill(g, SIGKILL))
+		waitpid(g, NULL, 0);
+}
+
+/* The signal a handler caught: a lock-free int, so async-signal-safe. */
+static int got_signal;
+
+static void note_signal(int sig)
+{
+	WRITE_ONCE(got_signal, sig);
+}
+
+/*
+ * Under DENY the budget's action fires once: however many opens are
+ * denied, the crossing is logged once.  The log is rate-limited (ten lines
+ * in five seconds across all sessions), so the test first waits out any
+ * burst that earlier tests left.
+ */
+TEST_F_TIMEOUT(session, denied_opens_log_the_budget_once, 60)
+{
+	struct timespec settle = { 5, 500 * 1000 * 1000 };
+	char cmd[160], id[33] = "";
+	int sync[2], lines = -1;
+	FILE *f;
+
+	ASSERT_EQ(0, pipe(sync));
+	nanosleep(&settle, NULL);
+	self->child = fork();
+	ASSERT_GE(self->child, 0);
+	if (self->child == 0) {
+		struct agent_ns_counters c0;
+		int denied = 0;
+
+		close(sync[0]);
+		if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0) || prctl_session(id))
+			_exit(1);
+		if (limit_to(L_OPENAT, 1, AGENT_NS_ACTION_DENY, &c0))
+			_exit(2);
+		close(open("/dev/null", O_RDONLY));
+		for (int i = 0; i < 5; i++)
+			if (open("/dev/null", O_RDONLY) == -1 && errno == EDQUOT)
+				denied++;
+		if (write(sync[1], id, 32) != 32)
+			_exit(3);
+		_exit(denied == 5 ? 0 : 4);
+	}
+	close(sync[1]);
+	ASSERT_EQ(32, read(sync[0], id, 32));
+	EXPECT_EQ(0, wait_exit(self->child));
+	self->child = 0;
+	snprintf(cmd, sizeof(cmd), "dmesg | grep -c 'session %s exceeded its openat budget'", id);
+	f = popen(cmd, "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(1, fscanf(f, "%d", &lines));
+	pclose(f);
+	EXPECT_EQ(1, lines);
+}
+
+/* write(2) past a DENY write budget returns what was left, then EDQUOT. */
+TEST_F(session, write_is_cut_short_to_the_write_budget_then_denied)
+{
+	static char buf[5000];
+	struct agent_ns_counters c1;
+	ssize_t first, second;
+	off_t size1, size2;
+	int fd = tmp_file(0), err;
+
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, limit_to(L_WRITE, 1000, AGENT_NS_ACTION_DENY, &self->c0));
+	first = write(fd, buf, sizeof(buf));
+	size1 = fd_size(fd);
+	second = write(fd, buf, sizeof(buf));
+	err = errno;
+	size2 = fd_size(fd);
+	c1 = counters();
+	ASSERT_EQ(0, lift_budget());
+	EXPECT_EQ(1000, first);
+	EXPECT_EQ(1000, size1);
+	EXPECT_EQ(-1, second);
+	EXPECT_EQ(EDQUOT, err);
+	EXPECT_EQ(1000, size2);
+	EXPECT_EQ(self->c0.write_bytes + 1000, c1.write_bytes);
+	close(fd);
+}
+
+/* read(2) past a DENY read budget returns what was left, then EDQUOT. */
+TEST_F(session, read_is_cut_short_to_the_read_budget_then_denied)
+{
+	static char buf[5000];
+	struct agent_ns_counters c1;
+	int fd = tmp_file(sizeof(buf));
+
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, limit_to(L_READ, 1000, AGENT_NS_ACTION_DENY, &self->c0));
+	EXPECT_EQ(1000, read(fd, buf, sizeof(buf)));
+	EXPECT_EQ(1000, fd_offset(fd));
+	EXPECT_EQ(-1, read(fd, buf, sizeof(buf)));
+	EXPECT_EQ(EDQUOT, errno);
+	EXPECT_EQ(1000, fd_offset(fd));
+	c1 = counters();
+	EXPECT_EQ(self->c0.read_bytes + 1000, c1.read_bytes);
+	close(fd);
+}
+
+/* sendfile(2) past a DENY write budget moves what was left, then EDQUOT. */
+TEST_F(session, sendfile_is_cut_short_to_the_write_budget_then_denied)
+{
+	struct agent_ns_counters c1;
+	ssize_t first, second;
+	off_t size1, size2, in_off;
+	int in = tmp_file(5000), out = tmp_file(0), err;
+
+	ASSERT_GE(in, 0);
+	ASSERT_GE(out, 0);
+	ASSERT_EQ(0, limit_to(L_WRITE, 1000, AGENT_NS_ACTION_DENY, &self->c0));
+	first = sendfile(out, in, NULL, 5000);
+	size1 = fd_size(out);
+	second = sendfile(out, in, NULL, 5000);
+	err = errno;
+	size2 = fd_size(out);
+	in_off = fd_offset(in);
+	c1 = counters();
+	ASSERT_EQ(0, lift_budget());
+	EXPECT_EQ(1000, first);
+	EXPECT_EQ(1000, size1);
+	EXPECT_EQ(-1, second);
+	EXPECT_EQ(EDQUOT, err);
+	EXPECT_EQ(1000, size2);
+	EXPECT_EQ(1000, in_off);
+	EXPECT_EQ(self->c0.write_bytes + 1000, c1.write_bytes);
+	EXPECT_EQ(self->c0.read_bytes + 1000, c1.read_bytes);
+	close(in);
+	close(out);
+}
+
+/* copy_file_range(2) past a DENY write budget copies what was left, then EDQUOT. */
+TEST_F(session, copy_file_range_is_cut_short_to_the_write_budget_then_denied)
+{
+	struct agent_ns_counters c1;
+	ssize_t first, second;
+	off_t size1, size2, in_off;
+	int in = tmp_file(5000), out = tmp_file(0), err;
+
+	ASSERT_GE(in, 0);
+	ASSERT_GE(out, 0);
+	ASSERT_EQ(0, limit_to(L_WRITE, 1000, AGENT_NS_ACTION_DENY, &self->c0));
+	first = copy_file_range(in, NULL, out, NULL, 5000, 0);
+	size1 = fd_size(out);
+	second = copy_file_range(in, NULL, out, NULL, 5000, 0);
+	err = errno;
+	size2 = fd_size(out);
+	in_off = fd_offset(in);
+	c1 = counters();
+	ASSERT_EQ(0, lift_budget());
+	EXPECT_EQ(1000, first);
+	EXPECT_EQ(1000, size1);
+	EXPECT_EQ(-1, second);
+	EXPECT_EQ(EDQUOT, err);
+	EXPECT_EQ(1000, size2);
+	EXPECT_EQ(1000, in_off);
+	EXPECT_EQ(self->c0.write_bytes + 1000, c1.write_bytes);
+	close(in);
+	close(out);
+}
+
+/* splice(2) from a file into a pipe past a DENY write budget: what was left, then EDQUOT. */
+TEST_F(session, splice_is_cut_short_to_the_write_budget_then_denied)
+{
+	struct agent_ns_counters c1;
+	ssize_t first, second;
+	int in = tmp_file(5000), p[2], err, q1, q2;
+	off_t in_off;
+
+	ASSERT_GE(in, 0);
+	ASSERT_EQ(0, pipe(p));
+	ASSERT_EQ(0, limit_to(L_WRITE, 1000, AGENT_NS_ACTION_DENY, &self->c0));
+	first = splice(in, NULL, p[1], NULL, 5000, 0);
+	q1 = queued(p[0]);
+	second = splice(in, NULL, p[1], NULL, 5000, 0);
+	err = errno;
+	q2 = queued(p[0]);
+	in_off = fd_offset(in);
+	c1 = counters();
+	ASSERT_EQ(0, lift_budget());
+	EXPECT_EQ(1000, first);
+	EXPECT_EQ(1000, q1);
+	EXPECT_EQ(-1, second);
+	EXPECT_EQ(EDQUOT, err);
+	EXPECT_EQ(1000, q2);
+	EXPECT_EQ(1000, in_off);
+	EXPECT_EQ(self->c0.write_bytes + 1000, c1.write_bytes);
+	close(in);
+	close(p[0]);
+	close(p[1]);
+}
+
+/* send(2) past a DENY write budget sends what was left, then EDQUOT. */
+TEST_F(session, send_is_cut_short_to_the_write_budget_then_denied)
+{
+	static char buf[5000];
+	struct agent_ns_counters c1;
+	ssize_t first, second;
+	int sv[2], err, q1, q2;
+
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	ASSERT_EQ(0, limit_to(L_WRITE, 1000, AGENT_NS_ACTION_DENY, &self->c0));
+	first = send(sv[0], buf, sizeof(buf), 0);
+	q1 = queued(sv[1]);
+	second = send(sv[0], buf, sizeof(buf), 0);
+	err = errno;
+	q2 = queued(sv[1]);
+	c1 = counters();
+	ASSERT_EQ(0, lift_budget());
+	EXPECT_EQ(1000, first);
+	EXPECT_EQ(1000, q1);
+	EXPECT_EQ(-1, second);
+	EXPECT_EQ(EDQUOT, err);
+	EXPECT_EQ(1000, q2);
+	EXPECT_EQ(self->c0.write_bytes + 1000, c1.write_bytes);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* IORING_OP_WRITE past a DENY write budget: res is what was left, then -EDQUOT. */
+TEST_F(session, io_uring_write_is_cut_short_to_the_write_budget_then_denied)
+{
+	static char buf[5000];
+	struct agent_ns_counters c1;
+	struct io_uring_sqe *sqe;
+	int fd = tmp_file(0), res[2] = { 1, 1 }, run1, run2;
+	off_t size1, size2;
+	struct ring r;
+
+	ASSERT_GE(fd, 0);
+	if (no_io_uring())
+		SKIP(return, "no io_uring: %s", strerror(errno));
+	ASSERT_EQ(0, ring_setup(&r, 8));
+	ASSERT_EQ(0, limit_to(L_WRITE, 1000, AGENT_NS_ACTION_DENY, &self->c0));
+	sqe = ring_sqe(&r, IORING_OP_WRITE, fd, 0);
+	sqe->addr = (unsigned long)buf;
+	sqe->len = sizeof(buf);
+	sqe->off = 0;
+	run1 = ring_run(&r, res);
+	size1 = fd_size(fd);
+	sqe = ring_sqe(&r, IORING_OP_WRITE, fd, 1);
+	sqe->addr = (unsigned long)buf;
+	sqe->len = sizeof(buf);
+	sqe->off = 1000;
+	run2 = ring_run(&r, res);
+	size2 = fd_size(fd);
+	c1 = counters();
+	ASSERT_EQ(0, lift_budget());
+	EXPECT_EQ(0, run1);
+	EXPECT_EQ(0, run2);
+	EXPECT_EQ(1000, res[0]);
+	EXPECT_EQ(1000, size1);
+	EXPECT_EQ(-EDQUOT, res[1]);
+	EXPECT_EQ(1000, size2);
+	EXPECT_EQ(self->c0.write_bytes + 1000, c1.write_bytes);
+	ring_close(&r);
+	close(fd);
+}
+
+/*
+ * A SIGTERM budget cuts the crossing write short too; a session that
+ * handles the SIGTERM sees the write return what was left.
+ */
+TEST_F(session, sigterm_budget_cuts_the_crossing_write_short_too)
+{
+	int fd = tmp_file(0);
+
+	ASSERT_GE(fd, 0);
+	self->child = fork();
+	ASSERT_GE(self->child, 0);
+	if (self->child == 0) {
+		struct sigaction sa = { .sa_handler = note_signal };
+		static char buf[5000];
+		struct agent_ns_counters c0;
+		double deadline;
+		ssize_t n;
+
+		if (sigaction(SIGTERM, &sa, NULL) || prctl(PR_SET_AGENT_NS, 0, 0, 0, 0))
+			_exit(1);
+		if (limit_to(L_WRITE, 1000, AGENT_NS_ACTION_SIGTERM, &c0))
+			_exit(2);
+		n = write(fd, buf, sizeof(buf));
+		deadline = now_s() + 1;
+		while (!READ_ONCE(got_signal) && now_s() < deadline)
+			sched_yield();
+		if (n != 1000)
+			_exit(10);
+		_exit(READ_ONCE(got_signal) == SIGTERM ? 42 : 11);
+	}
+	EXPECT_EQ(42, wait_exit(self->child));
+	self->child = 0;
+	EXPECT_EQ(1000, fd_size(fd));
+	close(fd);
+}
+
+/* A LOG budget only logs: the crossing write and the next are whole. */
+TEST_F(session, log_budget_does_not_cut_writes_short)
+{
+	static char buf[5000];
+	int fd = tmp_file(0);
+
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, limit_to(L_WRITE, 1000, AGENT_NS_ACTION_LOG, &self->c0));
+	EXPECT_EQ(sizeof(buf), write(fd, buf, sizeof(buf)));
+	EXPECT_EQ(sizeof(buf), write(fd, buf, sizeof(buf)));
+	EXPECT_EQ(2 * sizeof(buf), fd_size(fd));
+	close(fd);
+}
+
+enum mover { BY_WRITE, BY_COPY_FILE_RANGE, BY_SENDFILE };
+
+/*
+ * In a child session with a SIGKILL budget of 1 MiB of writes, moves 4 MiB
+ * into an empty /tmp file with one call of @how.  Returns the child's
+ * wait_exit() and puts the file's size in *@size.
+ */
+static int overshoot(struct __test_metadata *_metadata, pid_t *child,
+		     enum mover how, off_t *size)
+{
+	int in = how == BY_WRITE ? -1 : tmp_file(4 * MIB), out = tmp_file(0), ret;
+	char *buf = NULL;
+
+	if (how == BY_WRITE) {
+		buf = malloc(4 * MIB);
+		if (buf)
+			memset(buf, 'a', 4 * MIB);
+	}
+	if (out < 0 || (how == BY_WRITE ? !buf : in < 0))
+		return -1;
+	*child = fork();
+	if (*child < 0)
+		return -1;
+	if (*child == 0) {
+		struct agent_ns_counters c0;
+
+		if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0))
+			_exit(1);
+		if (limit_to(L_WRITE, MIB, AGENT_NS_ACTION_SIGKILL, &c0))
+			_exit(2);
+		switch (how) {
+		case BY_WRITE:
+			if (write(out, buf, 4 * MIB) < 0)
+				_exit(4);
+			break;
+		case BY_COPY_FILE_RANGE:
+			if (copy_file_range(in, NULL, out, NULL, 4 * MIB, 0) < 0)
+				_exit(4);
+			break;
+		case BY_SENDFILE:
+			if (sendfile(out, in, NULL, 4 * MIB) < 0)
+				_exit(4);
+			break;
+		}
+		_exit(3);
+	}
+	ret = wait_exit(*child);
+	*child = 0;
+	*size = fd_size(out);
+	TH_LOG("file holds %lld bytes: %lld past the 1 MiB budget",
+	       (long long)*size, (long long)*size - MIB);
+	free(buf);
+	if (in >= 0)
+		close(in);
+	close(out);
+	return ret;
+}
+
+/* One 4 MiB write(2) past a 1 MiB SIGKILL budget: killed, at most 1 MiB + 64 KiB written. */
+TEST_F(session, sigkill_budget_bounds_a_4mib_write)
+{
+	off_t size = -1;
+
+	EXPECT_EQ(128 + SIGKILL, overshoot(_metadata, &self->child, BY_WRITE, &size));
+	EXPECT_LE(size, MIB + OVERSHOOT_MAX);
+}
+
+/* One 4 MiB copy_file_range(2) past a 1 MiB SIGKILL budget: killed, at most 1 MiB + 64 KiB. */
+TEST_F(session, sigkill_budget_bounds_a_4mib_copy_file_range)
+{
+	off_t size = -1;
+
+	EXPECT_EQ(128 + SIGKILL, overshoot(_metadata, &self->child, BY_COPY_FILE_RANGE, &size));
+	EXPECT_LE(size, MIB + OVERSHOOT_MAX);
+}
+
+/* One 4 MiB sendfile(2) past a 1 MiB SIGKILL budget: killed, at most 1 MiB + 64 KiB. */
+TEST_F(session, sigkill_budget_bounds_a_4mib_sendfile)
+{
+	off_t size = -1;
+
+	EXPECT_EQ(128 + SIGKILL, overshoot(_metadata, &self->child, BY_SENDFILE, &size));
+	EXPECT_LE(size, MIB + OVERSHOOT_MAX);
+}
+
+/* The open that would cross max_openat fails with EDQUOT and creates nothing. */
+TEST_F(session, open_past_max_openat_fails_and_creates_nothing)
+{
+	char dir[] = "/tmp/agentns-dXXXXXX", path[3][64];
+	struct agent_ns_counters c1;
+	struct stat st;
+	int fd[3];
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	for (int i = 0; i < 3; i++)
+		snprintf(path[i], sizeof(path[i]), "%s/%d", dir, i);
+	ASSERT_EQ(0, limit_to(L_OPENAT, 2, AGENT_NS_ACTION_DENY, &self->c0));
+	for (int i = 0; i < 3; i++)
+		fd[i] = open(path[i], O_CREAT | O_WRONLY, 0600);
+	EXPECT_EQ(EDQUOT, errno);
+	EXPECT_GE(fd[0], 0);
+	EXPECT_GE(fd[1], 0);
+	EXPECT_EQ(-1, fd[2]);
+	/* stat(2) is not an open: allowed. */
+	EXPECT_EQ(-1, stat(path[2], &st));
+	EXPECT_EQ(ENOENT, errno);
+	c1 = counters();
+	EXPECT_EQ(self->c0.openat_count + 2, c1.openat_count);
+	for (int i = 0; i < 3; i++) {
+		if (fd[i] >= 0)
+			close(fd[i]);
+		unlink(path[i]);
+	}
+	rmdir(dir);
+}
+
+/* The unlink that would cross max_unlink fails with EDQUOT and the file stays. */
+TEST_F(session, unlink_past_max_unlink_fails_and_keeps_the_file)
+{
+	char dir[] = "/tmp/agentns-dXXXXXX", path[2][64];
+	struct agent_ns_counters c1;
+	struct stat st;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	for (int i = 0; i < 2; i++) {
+		snprintf(path[i], sizeof(path[i]), "%s/%d", dir, i);
+		close(open(path[i], O_CREAT | O_WRONLY, 0600));
+	}
+	ASSERT_EQ(0, limit_to(L_UNLINK, 1, AGENT_NS_ACTION_DENY, &self->c0));
+	EXPECT_EQ(0, unlink(path[0]));
+	EXPECT_EQ(-1, unlink(path[1]));
+	EXPECT_EQ(EDQUOT, errno);
+	EXPECT_EQ(0, stat(path[1], &st));
+	c1 = counters();
+	EXPECT_EQ(self->c0.unlink_count + 1, c1.unlink_count);
+	ASSERT_EQ(0, lift_budget());
+	unlink(path[1]);
+	rmdir(dir);
+}
+
+/* The connect that would cross max_connect fails with EDQUOT and queues nothing. */
+TEST_F(session, connect_past_max_connect_fails_and_queues_nothing)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct agent_ns_counters c1;
+	socklen_t len;
+	int l = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	int a = socket(AF_UNIX, SOCK_STREAM, 0), b = socket(AF_UNIX, SOCK_STREAM, 0), acc;
+
+	ASSERT_GE(l, 0);
+	ASSERT_GE(a, 0);
+	ASSERT_GE(b, 0);
+	/* An abstract name: nothing to clean up. */
+	len = offsetof(struct sockaddr_un, sun_path) + 1 +
+	      snprintf(sun.sun_path + 1, sizeof(sun.sun_path) - 1, "agentns-d%d", getpid());
+	ASSERT_EQ(0, bind(l, (struct sockaddr *)&sun, len));
+	ASSERT_EQ(0, listen(l, 4));
+	ASSERT_EQ(0, limit_to(L_CONNECT, 1, AGENT_NS_ACTION_DENY, &self->c0));
+	EXPECT_EQ(0, connect(a, (struct sockaddr *)&sun, len));
+	EXPECT_EQ(-1, connect(b, (struct sockaddr *)&sun, len));
+	EXPECT_EQ(EDQUOT, errno);
+	c1 = counters();
+	EXPECT_EQ(self->c0.connect_count + 1, c1.connect_count);
+	/* The listener holds the first connection and nothing else. */
+	acc = accept4(l, NULL, NULL, SOCK_NONBLOCK);
+	EXPECT_GE(acc, 0);
+	EXPECT_EQ(-1, accept4(l, NULL, NULL, SOCK_NONBLOCK));
+	EXPECT_EQ(EAGAIN, errno);
+	if (acc >= 0)
+		close(acc);
+	close(l);
+	close(a);
+	close(b);
+}
+
+/* The fork that would cross max_fork fails with EDQUOT and leaves no child. */
+TEST_F(session, fork_past_max_fork_fails_and_leaves_no_child)
+{
+	struct agent_ns_counters c1;
+	pid_t first, second;
+
+	ASSERT_EQ(0, limit_to(L_FORK, 1, AGENT_NS_ACTION_DENY, &self->c0));
+	first = fork();
+	if (first == 0)
+		_exit(0);
+	ASSERT_GT(first, 0);
+	ASSERT_EQ(first, waitpid(first, NULL, 0));
+	second = fork();
+	if (second == 0)
+		_exit(0);
+	EXPECT_EQ(-1, second);
+	EXPECT_EQ(EDQUOT, errno);
+	EXPECT_EQ(-1, waitpid(-1, NULL, WNOHANG));
+	EXPECT_EQ(ECHILD, errno);
+	c1 = counters();
+	EXPECT_EQ(self->c0.fork_count + 1, c1.fork_count);
+}
+
+static void *nop_thread(void *arg)
+{
+	return arg;
+}
+
+/* pthread_create() past max_fork fails with EDQUOT. */
+TEST_F(session, pthread_create_past_max_fork_fails)
+{
+	struct agent_ns_counters c1;
+	pthread_t t;
+
+	ASSERT_EQ(0, limit_to(L_FORK, 1, AGENT_NS_ACTION_DENY, &self->c0));
+	ASSERT_EQ(0, pthread_create(&t, NULL, nop_thread, NULL));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	EXPECT_EQ(EDQUOT, pthread_create(&t, NULL, nop_thread, NULL));
+	c1 = counters();
+	EXPECT_EQ(self->c0.fork_count + 1, c1.fork_count);
+}
+
+/*
+ * Run by the max_exec test's child in the image its one allowed execve()
+ * started: a second execve() crosses max_exec, must fail with EDQUOT and
+ * leave this image running, which exits 42.  An image it did start exits
+ * 43.
+ */
+static int exec_again(void)
+{
+	static char * const argv[] = { "deny_test", EXEC_NEVER, NULL };
+	struct agent_ns_counters c0 = counters(), c1;
+
+	execve("/proc/self/exe", argv, environ);
+	if (errno != EDQUOT)
+		return 10;
+	c1 = counters();
+	return c1.exec_count == c0.exec_count ? 42 : 11;
+}
+
+/* The execve() that would cross max_exec fails with EDQUOT; the caller runs on. */
+TEST_F(session, execve_past_max_exec_fails_and_the_caller_continues)
+{
+	self->child = fork();
+	ASSERT_GE(self->child, 0);
+	if (self->child == 0) {
+		static char * const argv[] = { "deny_test", EXEC_AGAIN, NULL };
+		struct agent_ns_counters c0;
+
+		if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0))
+			_exit(1);
+		if (limit_to(L_EXEC, 1, AGENT_NS_ACTION_DENY, &c0))
+			_exit(2);
+		execve("/proc/self/exe", argv, environ);
+		_exit(3);
+	}
+	EXPECT_EQ(42, wait_exit(self->child));
+	self->child = 0;
+}
+
+/* An IORING_OP_OPENAT past max_openat completes with -EDQUOT and creates nothing. */
+TEST_F(session, io_uring_openat_past_max_openat_is_denied)
+{
+	char dir[] = "/tmp/agentns-dXXXXXX", path[2][64];
+	struct agent_ns_counters c1;
+	struct io_uring_sqe *sqe;
+	int res[2] = { -1, 1 }, run[2];
+	struct stat st;
+	struct ring r;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	if (no_io_uring())
+		SKIP(return, "no io_uring: %s", strerror(errno));
+	ASSERT_EQ(0, ring_setup(&r, 8));
+	for (int i = 0; i < 2; i++)
+		snprintf(path[i], sizeof(path[i]), "%s/%d", dir, i);
+	ASSERT_EQ(0, limit_to(L_OPENAT, 1, AGENT_NS_ACTION_DENY, &self->c0));
+	/* One at a time: opens with O_CREAT run in io-wq, in any order. */
+	for (int i = 0; i < 2; i++) {
+		sqe = ring_sqe(&r, IORING_OP_OPENAT, AT_FDCWD, i);
+		sqe->addr = (unsigned long)path[i];
+		sqe->open_flags = O_CREAT | O_WRONLY;
+		sqe->len = 0600;
+		run[i] = ring_run(&r, res);
+	}
+	c1 = counters();
+	EXPECT_EQ(0, run[0]);
+	EXPECT_EQ(0, run[1]);
+	EXPECT_GE(res[0], 0);
+	EXPECT_EQ(-EDQUOT, res[1]);
+	EXPECT_EQ(-1, stat(path[1], &st));
+	EXPECT_EQ(ENOENT, errno);
+	EXPECT_EQ(self->c0.openat_count + 1, c1.openat_count);
+	if (res[0] >= 0)
+		close(res[0]);
+	unlink(path[0]);
+	unlink(path[1]);
+	rmdir(dir);
+	ring_close(&r);
+}
+
+/* An IORING_OP_UNLINKAT past max_unlink completes with -EDQUOT; the file stays. */
+TEST_F(session, io_uring_unlinkat_past_max_unlink_is_denied)
+{
+	char dir[] = "/tmp/agentns-dXXXXXX", path[2][64];
+	struct agent_ns_counters c1;
+	struct io_uring_sqe *sqe;
+	int res[2] = { 1, 1 }, run[2];
+	struct stat st;
+	struct ring r;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	for (int i = 0; i < 2; i++) {
+		snprintf(path[i], sizeof(path[i]), "%s/%d", dir, i);
+		close(open(path[i], O_CREAT | O_WRONLY, 0600));
+	}
+	if (no_io_uring())
+		SKIP(return, "no io_uring: %s", strerror(errno));
+	ASSERT_EQ(0, ring_setup(&r, 8));
+	ASSERT_EQ(0, limit_to(L_UNLINK, 1, AGENT_NS_ACTION_DENY, &self->c0));
+	for (int i = 0; i < 2; i++) {
+		sqe = ring_sqe(&r, IORING_OP_UNLINKAT, AT_FDCWD, i);
+		sqe->addr = (unsigned long)path[i];
+		run[i] = ring_run(&r, res);
+	}
+	c1 = counters();
+	EXPECT_EQ(0, run[0]);
+	EXPECT_EQ(0, run[1]);
+	EXPECT_EQ(0, res[0]);
+	EXPECT_EQ(-EDQUOT, res[1]);
+	EXPECT_EQ(0, stat(path[1], &st));
+	EXPECT_EQ(self->c0.unlink_count + 1, c1.unlink_count);
+	ASSERT_EQ(0, lift_budget());
+	unlink(path[1]);
+	rmdir(dir);
+	ring_close(&r);
+}
+
+/*
+ * Waits up to ten seconds for a child to reach @stage in the shared page,
+ * without system calls on the child's side.
+ */
+static bool reached(struct shared *sh, int stage)
+{
+	double deadline = now_s() + 10;
+
+	while (READ_ONCE(sh->stage) < stage && now_s() < deadline)
+		usleep(1000);
+	return READ_ONCE(sh->stage) >= stage;
+}
+
+/*
+ * Under DENY, once max_syscalls is reached every system call fails with
+ * EDQUOT without running: getppid() fails, and a write(2) to a pipe fails
+ * and leaves it empty.  exit_group and rt_sigreturn still work: a handler
+ * of the SIGUSR1 the test sends from outside the session returns, and the
+ * child exits with its verdict (42 when every check held).
+ */
+TEST_F(session, syscalls_past_max_syscalls_fail_without_running)
+{
+	unsigned long long t = 0;
+	int ready[2], data[2];
+	char c;
+
+	ASSERT_EQ(0, pipe(ready));
+	ASSERT_EQ(0, pipe(data));
+	self->child = fork();
+	ASSERT_GE(self->child, 0);
+	if (self->child == 0) {
+		struct sigaction sa = { .sa_handler = note_signal };
+		struct agent_ns_budget b = { .action = AGENT_NS_ACTION_DENY };
+
+		close(ready[0]);
+		close(data[0]);
+		if (sigaction(SIGUSR1, &sa, NULL) || prctl(PR_SET_AGENT_NS, 0, 0, 0, 0))
+			_exit(1);
+		t = counters().total_syscalls;				/* call t */
+		b.max_syscalls = t + 2;
+		if (set_budget(&b))					/* t + 1 */
+			_exit(2);
+		if (write(ready[1], &t, sizeof(t)) != sizeof(t))	/* t + 2: the last */
+			_exit(3);
+		if (syscall(SYS_getppid) != -1 || errno != EDQUOT)
+			_exit(4);
+		if (write(data[1], "x", 1) != -1 || errno != EDQUOT)
+			_exit(5);
+		WRITE_ONCE(self->sh->stage, 1);
+		while (!READ_ONCE(got_signal))
+			;
+		_exit(READ_ONCE(got_signal) == SIGUSR1 ? 42 : 6);
+	}
+	close(ready[1]);
+	close(data[1]);
+	ASSERT_EQ(sizeof(t), read(ready[0], &t, sizeof(t)));
+	EXPECT_TRUE(reached(self->sh, 1));
+	/* Whether a refused call counts is not part of the contract: logged. */
+	TH_LOG("syscalls: %llu, the limit %llu",
+	       proc_value(self->child, "syscalls"), t + 2);
+	ASSERT_EQ(0, kill(self->child, SIGUSR1));
+	EXPECT_EQ(42, wait_exit(self->child));
+	self->child = 0;
+	/* EOF: the denied write put nothing in the pipe. */
+	EXPECT_EQ(0, read(data[0], &c, 1));
+}
+
+/*
+ * Under DENY, an SQE past max_syscalls completes with -EDQUOT and is not
+ * executed: of two one-byte WRITEs to a pipe after the io_uring_enter()
+ * that reaches the limit's last call but one, only the first writes.
+ */
+TEST_F(session, io_uring_sqes_past_max_syscalls_are_denied_unexecuted)
+{
+	char got[2];
+	int data[2];
+
+	if (no_io_uring())
+		SKIP(return, "no io_uring: %s", strerror(errno));
+	ASSERT_EQ(0, pipe(data));
+	self->child = fork();
+	ASSERT_GE(self->child, 0);
+	if (self->child == 0) {
+		struct sigaction sa = { .sa_handler = note_signal };
+		struct agent_ns_budget b = { .action = AGENT_NS_ACTION_DENY };
+		struct io_uring_sqe *sqe;
+		int res[2] = { 1, 1 };
+		struct ring r;
+
+		close(data[0]);
+		if (sigaction(SIGUSR1, &sa, NULL) || prctl(PR_SET_AGENT_NS, 0, 0, 0, 0))
+			_exit(1);
+		if (ring_setup(&r, 8))
+			_exit(2);
+		for (int i = 0; i < 2; i++) {
+			sqe = ring_sqe(&r, IORING_OP_WRITE, data[1], i);
+			sqe->addr = (unsigned long)(i ? "b" : "a");
+			sqe->len = 1;
+		}
+		WRITE_ONCE(self->sh->t, counters().total_syscalls);	/* call t */
+		b.max_syscalls = READ_ONCE(self->sh->t) + 3;
+		if (set_budget(&b))					/* t + 1 */
+			_exit(3);
+		/* io_uring_enter() is t + 2, the first SQE t + 3: the last. */
+		WRITE_ONCE(self->sh->run, ring_run(&r, res));
+		WRITE_ONCE(self->sh->res[0], res[0]);
+		WRITE_ONCE(self->sh->res[1], res[1]);
+		WRITE_ONCE(self->sh->stage, 1);
+		while (!READ_ONCE(got_signal))
+			;
+		_exit(42);
+	}
+	close(data[1]);
+	EXPECT_TRUE(reached(self->sh, 1));
+	/* Whether a refused SQE counts is not part of the contract: logged. */
+	TH_LOG("syscalls: %llu, the limit %llu",
+	       proc_value(self->child, "syscalls"), READ_ONCE(self->sh->t) + 3);
+	ASSERT_EQ(0, kill(self->child, SIGUSR1));
+	EXPECT_EQ(42, wait_exit(self->child));
+	self->child = 0;
+	EXPECT_EQ(0, READ_ONCE(self->sh->run));
+	EXPECT_EQ(1, READ_ONCE(self->sh->res[0]));
+	EXPECT_EQ(-EDQUOT, READ_ONCE(self->sh->res[1]));
+	ASSERT_EQ(1, read(data[0], got, 2));
+	EXPECT_EQ('a', got[0]);
+	EXPECT_EQ(0, read(data[0], got, 2));
+}
+
+/*
+ * A SIGTERM budget acts even when the crossing call then blocks: pause(),
+ * the crossing call, is interrupted and the child (no handler) dies of
+ * SIGTERM within a second of its last call within the budget.
+ */
+TEST_F(session, sigterm_budget_interrupts_a_crossing_pause)
+{
+	double start, took;
+	int sync[2], status;
+	char c;
+
+	ASSERT_EQ(0, pipe(sync));
+	self->child = fork();
+	ASSERT_GE(self->child, 0);
+	if (self->child == 0) {
+		struct agent_ns_budget b = { .action = AGENT_NS_ACTION_SIGTERM };
+
+		close(sync[0]);
+		if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0))
+			_exit(1);
+		b.max_syscalls = counters().total_syscalls + 3;	/* call t */
+		if (set_budget(&b))				/* t + 1 */
+			_exit(2);
+		if (write(sync[1], "r", 1) != 1)		/* t + 2 */
+			_exit(3);
+		syscall(SYS_getppid);				/* t + 3 */
+		pause();					/* t + 4: crosses */
+		_exit(4);
+	}
+	close(sync[1]);
+	ASSERT_EQ(1, read(sync[0], &c, 1));
+	start = now_s();
+	status = wait_until(self->child, start + 1);
+	took = now_s() - start;
+	if (status == -1)
+		TH_LOG("child still alive %.0f ms after its last call within the budget",
+		       took * 1e3);
+	else
+		TH_LOG("child died %.1f ms after its last call within the budget", took * 1e3);
+	ASSERT_GE(status, 0);
+	self->child = 0;
+	EXPECT_TRUE(WIFSIGNALED(status));
+	EXPECT_EQ(SIGTERM, WTERMSIG(status));
+}
+
+/*
+ * A SIGKILL budget acts on the whole session even when the crossing call
+ * blocks: the child crosses with wait4() on its grandchild, which spins in
+ * user space without system calls; both die within a second.  The test is
+ * the child subreaper, so the orphaned grandchild is its to reap.
+ */
+TEST_F(session, sigkill_budget_kills_a_spinner_and_a_child_blocked_in_wait4)
+{
+	int sync[2], status, gstatus;
+	double start, took, gtook;
+	pid_t gpid = 0;
+
+	ASSERT_EQ(0, prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0));
+	ASSERT_EQ(0, pipe(sync));
+	self->child = fork();
+	ASSERT_GE(self->child, 0);
+	if (self->child == 0) {
+		struct agent_ns_budget b = { .action = AGENT_NS_ACTION_SIGKILL };
+		pid_t g;
+
+		close(sync[0]);
+		if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0))
+			_exit(1);
+		g = fork();
+		if (g < 0)
+			_exit(2);
+		if (g == 0) {
+			WRITE_ONCE(self->sh->stage, 1);
+			for (;;)
+				;
+		}
+		WRITE_ONCE(self->sh->grandchild, g);
+		while (READ_ONCE(self->sh->stage) < 1)
+			sched_yield();
+		b.max_syscalls = counters().total_syscalls + 3;	/* call t */
+		if (set_budget(&b))				/* t + 1 */
+			_exit(3);
+		if (write(sync[1], &g, sizeof(g)) != sizeof(g))	/* t + 2 */
+			_exit(4);
+		syscall(SYS_getppid);				/* t + 3 */
+		waitpid(g, NULL, 0);				/* t + 4: crosses */
+		_exit(5);
+	}
+	close(sync[1]);
+	ASSERT_EQ(sizeof(gpid), read(sync[0], &gpid, sizeof(gpid)));
+	start = now_s();
+	status = wait_until(self->child, start + 1);
+	took = now_s() - start;
+	if (status >= 0)
+		self->child = 0;
+	/* Reparented to the test once the child is gone, or reaped by it. */
+	gstatus = wait_until(gpid, start + 1);
+	gtook = now_s() - start;
+	if (gstatus != -1)
+		WRITE_ONCE(self->sh->grandchild, 0);
+	TH_LOG("child %s after %.1f ms, grandchild %s after %.1f ms",
+	       status >= 0 ? "died" : "still alive", took * 1e3,
+	       gstatus != -1 ? "gone" : "still alive", gtook * 1e3);
+	ASSERT_GE(status, 0);
+	EXPECT_TRUE(WIFSIGNALED(status));
+	EXPECT_EQ(SIGKILL, WTERMSIG(status));
+	ASSERT_NE(-1, gstatus);
+	if (gstatus >= 0) {
+		EXPECT_TRUE(WIFSIGNALED(gstatus));
+		EXPECT_EQ(SIGKILL, WTERMSIG(gstatus));
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct agent_ns_budget b;
+
+	if (argc == 2 && !strcmp(argv[1], EXEC_AGAIN))
+		return exec_again();
+	if (argc == 2 && !strcmp(argv[1], EXEC_NEVER))
+		return 43;
+	if (prctl(PR_GET_AGENT_BUDGET_LIMITS, &b, sizeof(b), 0, 0)) {
+		ksft_print_header();
+		ksft_exit_skip("kernel has no agent namespace budgets\n");
+	}
+	return test_harness_run(argc, argv);
+}
