@@ -2,14 +2,17 @@
 /*
  * Run a command in a new agent session:
  *
- *	agentns-run [-i INTENT] [-s MAX_SYSCALLS] [-k] -- CMD [ARGS...]
+ *	agentns-run [-i INTENT] [-s MAX_SYSCALLS] [-k | -d] -- CMD [ARGS...]
  *
  * creates a child session of the caller's (PR_SET_AGENT_NS), optionally
- * tags it with INTENT and limits its system calls to MAX_SYSCALLS (with
- * -k the budget kills the session when it is crossed, else it only logs),
- * then execs CMD.  The limit counts from just before the exec, which it
+ * tags it with INTENT and limits its system calls to MAX_SYSCALLS, then
+ * execs CMD.  When the limit is crossed the budget only logs; with -k it
+ * kills the session (SIGKILL), with -d it denies: no signal, and every
+ * later system call but exit, exit_group, rt_sigreturn and restart_syscall
+ * fails with EDQUOT.  The limit counts from just before the exec, which it
  * includes.  Exit status: CMD's; 125 when the session cannot be set up,
- * 126 when CMD cannot be run, 127 when it is not found.
+ * 126 when CMD cannot be run (also when -d refuses the exec itself), 127
+ * when it is not found.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -24,10 +27,12 @@
 static void die_usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s [-i INTENT] [-s MAX_SYSCALLS] [-k] -- CMD [ARGS...]\n"
+		"usage: %s [-i INTENT] [-s MAX_SYSCALLS] [-k | -d] -- CMD [ARGS...]\n"
 		"  -i INTENT        the session's intent tag (at most %d printable ASCII bytes)\n"
 		"  -s MAX_SYSCALLS  a budget of that many system calls (0: none)\n"
-		"  -k               the budget kills the session (SIGKILL) instead of logging\n",
+		"  -k               the budget kills the session (SIGKILL) instead of logging\n"
+		"  -d               the budget denies (EDQUOT) instead of logging: no signal,\n"
+		"                   system calls past the limit fail with EDQUOT\n",
 		prog, AGENT_NS_INTENT_MAX);
 	exit(EXIT_SETUP);
 }
@@ -59,10 +64,11 @@ int main(int argc, char **argv)
 	struct agent_ns_budget budget = { .action = AGENT_NS_ACTION_LOG };
 	const char *intent = NULL;
 	unsigned long long max;
+	__u32 action;
 	char *end;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "+i:s:k")) != -1) {
+	while ((opt = getopt(argc, argv, "+i:s:kd")) != -1) {
 		switch (opt) {
 		case 'i':
 			intent = optarg;
@@ -77,7 +83,15 @@ int main(int argc, char **argv)
 			budget.max_syscalls = max;
 			break;
 		case 'k':
-			budget.action = AGENT_NS_ACTION_SIGKILL;
+		case 'd':
+			action = opt == 'k' ? AGENT_NS_ACTION_SIGKILL :
+					      AGENT_NS_ACTION_DENY;
+			if (budget.action != AGENT_NS_ACTION_LOG &&
+			    budget.action != action) {
+				fprintf(stderr, "agentns-run: -k and -d exclude each other\n");
+				die_usage(argv[0]);
+			}
+			budget.action = action;
 			break;
 		default:
 			die_usage(argv[0]);
@@ -86,7 +100,8 @@ int main(int argc, char **argv)
 	if (optind >= argc)
 		die_usage(argv[0]);
 	if (budget.action != AGENT_NS_ACTION_LOG && !budget.max_syscalls) {
-		fprintf(stderr, "agentns-run: -k needs a budget (-s)\n");
+		fprintf(stderr, "agentns-run: -%c needs a budget (-s)\n",
+			budget.action == AGENT_NS_ACTION_DENY ? 'd' : 'k');
 		die_usage(argv[0]);
 	}
 

@@ -6,7 +6,7 @@
 
 A=${AGENTNS:-/extra/agentns}
 T=$(mktemp -d /tmp/cli_test.XXXXXX) || exit 1
-PLAN=29
+PLAN=30
 n=0
 failed=0
 ZERO=00000000000000000000000000000000
@@ -374,6 +374,15 @@ t_budget_elapsed() {
 	[ $a = 137 ] && awk -v s="$s" -v e="$e" 'BEGIN { exit !(e - s < 5) }'
 }
 check "run --max-elapsed 500ms: killed after half a second" t_budget_elapsed
+
+t_budget_deny() {
+	# deny: no signal; the 16-byte write is cut to the 10 bytes left, the rest fails (EDQUOT)
+	"$A" run --on-exceed deny --max-write-bytes 10 -- sh -c "printf 0123456789abcdef >$T/deny.out"
+	a=$?
+	say "exit status $a, wrote $(wc -c <"$T/deny.out") bytes: $(cat "$T/deny.out")"
+	[ $a -lt 128 ] && [ "$(cat "$T/deny.out")" = 0123456789 ]
+}
+check "run --on-exceed deny --max-write-bytes 10: cut at 10 bytes, not killed" t_budget_deny
 
 # --- trace -------------------------------------------------------------------------
 EV=/sys/kernel/tracing/events/agent_ns/agent_budget_exceeded/enable

@@ -75,11 +75,13 @@ pub enum Command {
     Man(ManArgs),
 }
 
-/// What happens when a budget limit is crossed.
+/// What happens when a budget limit is crossed, in order of severity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum OnExceed {
     /// A tracepoint and a kernel log line only.
     Log,
+    /// No signal: operations past a limit fail with EDQUOT, transfers are cut to fit.
+    Deny,
     /// SIGTERM to every process of the session.
     Term,
     /// SIGKILL to every process of the session.
@@ -90,6 +92,7 @@ impl From<OnExceed> for Action {
     fn from(o: OnExceed) -> Action {
         match o {
             OnExceed::Log => Action::Log,
+            OnExceed::Deny => Action::Deny,
             OnExceed::Term => Action::Term,
             OnExceed::Kill => Action::Kill,
         }
@@ -124,10 +127,17 @@ pub struct BudgetArgs {
     /// Limit on system calls.
     #[arg(long, value_name = "N")]
     pub max_syscalls: Option<u64>,
-    /// Limit on bytes written (write, pwrite64, writev, ...).
+    /// Limit on bytes written, through any interface.
+    ///
+    /// The write and send families, sendfile, splice, tee, copy_file_range, AIO, io_uring,
+    /// and pages dirtied through shared file mappings. Under deny, term and kill a transfer
+    /// is cut at the limit.
     #[arg(long, value_name = "SIZE", value_parser = size)]
     pub max_write_bytes: Option<u64>,
-    /// Limit on bytes read (read, pread64, readv, ...).
+    /// Limit on bytes read, through any interface.
+    ///
+    /// The read and recv families, sendfile, splice, tee, copy_file_range, AIO and io_uring.
+    /// Under deny, term and kill a transfer is cut at the limit.
     #[arg(long, value_name = "SIZE", value_parser = size)]
     pub max_read_bytes: Option<u64>,
     /// Limit on the session's age.
@@ -364,8 +374,61 @@ mod tests {
         assert!(parse(&["run", "--max-elapsed", "soon", "true"]).is_err());
         assert!(parse(&["run", "--max-syscalls", "-1", "true"]).is_err());
         assert!(parse(&["run", "--on-exceed", "explode", "true"]).is_err());
+        assert!(parse(&["run", "--on-exceed", "3", "true"]).is_err());
         // --json is about the report.
         assert!(parse(&["run", "--json", "true"]).is_err());
+    }
+
+    #[test]
+    fn run_on_exceed_every_action() {
+        for (name, action) in [
+            ("log", Action::Log),
+            ("deny", Action::Deny),
+            ("term", Action::Term),
+            ("kill", Action::Kill),
+        ] {
+            let cli = parse(&["run", "--max-opens", "2", "--on-exceed", name, "true"]).unwrap();
+            let Command::Run(r) = cli.command else {
+                panic!("not run")
+            };
+            let b = r.budget.to_budget().unwrap().unwrap();
+            assert_eq!(b.action(), Some(action), "{name}");
+            assert_eq!(b.0.action, action.raw(), "{name}");
+            assert_eq!(b.0.max_openat, 2, "{name}");
+        }
+        let cli = parse(&[
+            "run",
+            "--max-read-bytes",
+            "1k",
+            "--on-exceed",
+            "deny",
+            "true",
+        ])
+        .unwrap();
+        let Command::Run(r) = cli.command else {
+            panic!("not run")
+        };
+        let b = r.budget.to_budget().unwrap().unwrap();
+        assert_eq!(b.0.action, 3);
+        assert_eq!(b.0.max_read_bytes, 1024);
+        // The default stays log.
+        let Command::Run(r) = parse(&["run", "--max-opens", "2", "true"]).unwrap().command else {
+            panic!("not run")
+        };
+        assert_eq!(
+            r.budget.to_budget().unwrap().unwrap().action(),
+            Some(Action::Log)
+        );
+    }
+
+    #[test]
+    fn run_help_says_what_deny_does() {
+        let mut cmd = Cli::command();
+        let run = cmd.find_subcommand_mut("run").unwrap();
+        let help = run.render_long_help().to_string();
+        assert!(help.contains("deny"), "{help}");
+        assert!(help.contains("EDQUOT"), "{help}");
+        assert!(help.contains("copy_file_range"), "{help}");
     }
 
     #[test]

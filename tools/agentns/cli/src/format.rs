@@ -217,5 +217,10 @@ mod tests {
             budget_line(&b),
             "action=kill syscalls=1,000 write_bytes=4.0KiB(4,096)"
         );
+        b.set_action(Action::Deny);
+        assert_eq!(
+            budget_line(&b),
+            "action=deny syscalls=1,000 write_bytes=4.0KiB(4,096)"
+        );
     }
 }

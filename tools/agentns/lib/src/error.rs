@@ -178,6 +178,7 @@ fn errno_name(errno: i32) -> &'static str {
         libc::EOPNOTSUPP => "EOPNOTSUPP",
         libc::EBUSY => "EBUSY",
         libc::ESTALE => "ESTALE",
+        libc::EDQUOT => "EDQUOT",
         _ => "",
     }
 }
@@ -207,20 +208,25 @@ fn explain(op: Op, errno: i32) -> Option<&'static str> {
              session (outside any agentns session) has no tag"
         }
         (Op::SetBudget, EINVAL) => {
-            "the budget was refused: an unknown action, a non-zero reserved field or a short \
-             structure, or the caller is in the initial session, which has no budget"
+            "the budget was refused: an unknown action (a kernel older than the deny action \
+             refuses it), a non-zero reserved field or a short structure, or the caller is in \
+             the initial session, which has no budget"
         }
         (Op::SetBudget, E2BIG) => {
             "this kernel does not know some of the limits given (non-zero bytes past its \
              struct agent_ns_budget); leave the newer limits at 0"
         }
         (Op::SetBudget, EPERM) => {
-            "loosening a budget (raising or removing a limit, or a milder action) needs \
-             CAP_SYS_ADMIN in the user namespace that owns the session; tightening is always \
-             allowed"
+            "loosening a budget (raising or removing a limit, or a milder action: log < deny \
+             < term < kill) needs CAP_SYS_ADMIN in the user namespace that owns the session; \
+             tightening is always allowed"
         }
         (Op::GetCounters | Op::GetBudget, EINVAL) => "the structure size was refused",
         (Op::GetCounters | Op::GetBudget, E2BIG) => "the structure size is above a page",
+        (_, EDQUOT) => {
+            "a budget with the deny action refused it: a limit of this session or of a session \
+             above it is used up (max_syscalls, or the counter of this operation)"
+        }
         (_, EFAULT) => "the kernel could not access a buffer (a bug in agentns)",
         (Op::Enter, EPERM) => {
             "entering a session needs CAP_SYS_ADMIN over its owner, and leaving your session \
@@ -318,6 +324,8 @@ mod tests {
             (Op::Enter, libc::EINVAL),
             (Op::ReadProc, libc::EACCES),
             (Op::ReadProc, libc::ESRCH),
+            (Op::GetCounters, libc::EDQUOT),
+            (Op::OpenNsFile, libc::EDQUOT),
         ];
         for (op, e) in documented {
             assert!(explain(*op, *e).is_some(), "{op:?} {e}");
@@ -337,5 +345,11 @@ mod tests {
             "{s}"
         );
         assert_eq!(e.errno(), Some(libc::EPERM));
+    }
+
+    #[test]
+    fn edquot_is_a_deny_budget() {
+        let s = Error::sys(Op::NoNewPrivs, libc::EDQUOT, None).to_string();
+        assert!(s.contains("(EDQUOT): a budget with the deny action"), "{s}");
     }
 }

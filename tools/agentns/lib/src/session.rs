@@ -113,11 +113,19 @@ impl Serialize for Counters {
 }
 
 /// What happens when a budget is exceeded.
+///
+/// The order (`Ord`) is the kernel's severity, `Log < Deny < Term < Kill`: any task of a
+/// session may raise its action, lowering it needs `CAP_SYS_ADMIN` over the session's owner.
+/// Under every action but `Log`, a byte limit also cuts a transfer to what is left of it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Action {
     /// `AGENT_NS_ACTION_LOG`: a tracepoint and a kernel log line.
     #[default]
     Log,
+    /// `AGENT_NS_ACTION_DENY`: no signal; an operation past a count limit fails with `EDQUOT`
+    /// before it has any effect, a transfer is cut at a byte limit and later ones fail with
+    /// `EDQUOT`, and past `max_syscalls` every system call but exit fails with `EDQUOT`.
+    Deny,
     /// `AGENT_NS_ACTION_SIGTERM` to every process of the session and below.
     Term,
     /// `AGENT_NS_ACTION_SIGKILL` to every process of the session and below.
@@ -125,10 +133,14 @@ pub enum Action {
 }
 
 impl Action {
+    /// Every action, by severity.
+    pub const ALL: [Action; 4] = [Action::Log, Action::Deny, Action::Term, Action::Kill];
+
     /// The uapi value.
     pub fn raw(self) -> u32 {
         (match self {
             Action::Log => uapi::AGENT_NS_ACTION_LOG,
+            Action::Deny => uapi::AGENT_NS_ACTION_DENY,
             Action::Term => uapi::AGENT_NS_ACTION_SIGTERM,
             Action::Kill => uapi::AGENT_NS_ACTION_SIGKILL,
         }) as u32
@@ -136,15 +148,14 @@ impl Action {
 
     /// From the uapi value.
     pub fn from_raw(v: u32) -> Option<Action> {
-        [Action::Log, Action::Term, Action::Kill]
-            .into_iter()
-            .find(|a| a.raw() == v)
+        Action::ALL.into_iter().find(|a| a.raw() == v)
     }
 
-    /// `log`, `term` or `kill`.
+    /// `log`, `deny`, `term` or `kill`.
     pub fn name(self) -> &'static str {
         match self {
             Action::Log => "log",
+            Action::Deny => "deny",
             Action::Term => "term",
             Action::Kill => "kill",
         }
@@ -491,8 +502,44 @@ mod tests {
         assert_eq!(Action::Log.raw(), 0);
         assert_eq!(Action::Term.raw(), 1);
         assert_eq!(Action::Kill.raw(), 2);
+        assert_eq!(Action::Deny.raw(), 3);
         assert_eq!(Action::from_raw(2), Some(Action::Kill));
-        assert_eq!(Action::from_raw(3), None);
+        assert_eq!(Action::from_raw(3), Some(Action::Deny));
+        assert_eq!(Action::from_raw(4), None);
+        for a in Action::ALL {
+            assert_eq!(Action::from_raw(a.raw()), Some(a));
+        }
+        assert_eq!(Action::Deny.name(), "deny");
+        assert_eq!(Action::Deny.to_string(), "deny");
+        assert_eq!(serde_json::to_value(Action::Deny).unwrap(), "deny");
+    }
+
+    #[test]
+    fn actions_are_ordered_by_severity() {
+        // The kernel's rule: log < deny < SIGTERM < SIGKILL.
+        assert!(Action::Log < Action::Deny);
+        assert!(Action::Deny < Action::Term);
+        assert!(Action::Term < Action::Kill);
+        let mut sorted = Action::ALL;
+        sorted.sort();
+        assert_eq!(sorted, Action::ALL);
+    }
+
+    #[test]
+    fn a_deny_budget() {
+        let mut b = Budget::new();
+        b.set_limit("openat", 3).unwrap();
+        b.set_action(Action::Deny);
+        assert_eq!(b.0.action, 3);
+        assert_eq!(b.action(), Some(Action::Deny));
+        let v: serde_json::Value = serde_json::to_value(b).unwrap();
+        assert_eq!(v["action"], "deny");
+        assert_eq!(v["openat"], 3);
+        // An action this library does not know serializes as its number.
+        b.0.action = 4;
+        assert_eq!(b.action(), None);
+        let v: serde_json::Value = serde_json::to_value(b).unwrap();
+        assert_eq!(v["action"], 4);
     }
 
     #[test]

@@ -319,6 +319,10 @@ mod tests {
         assert_eq!(j["fields"]["value"], 11);
         assert!(e.human().contains("budget_exceeded"));
         assert!(e.human().contains("action=kill"));
+        let deny = parse_line(&line.replace("action=2", "action=3")).unwrap();
+        assert_eq!(deny.fields["action"], 3);
+        assert_eq!(deny.fields["action_name"], "deny");
+        assert!(deny.human().contains("action=deny"));
     }
 
     #[test]

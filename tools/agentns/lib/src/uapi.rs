@@ -124,6 +124,10 @@ mod tests {
         assert_eq!(PR_GET_AGENT_SESSION_ID, PR_AGENT_BASE + 1);
         assert_eq!(PR_GET_AGENT_BUDGET_LIMITS, PR_AGENT_BASE + 8);
         assert_eq!(AGENT_NS_TYPE, 0x40);
+        assert_eq!(AGENT_NS_ACTION_LOG, 0);
+        assert_eq!(AGENT_NS_ACTION_SIGTERM, 1);
+        assert_eq!(AGENT_NS_ACTION_SIGKILL, 2);
+        assert_eq!(AGENT_NS_ACTION_DENY, 3);
         assert_eq!(std::mem::size_of::<AgentNsCounters>(), 72);
         assert_eq!(std::mem::size_of::<AgentNsBudget>(), 80);
         assert_eq!(AgentNsCounters::SIZE_VERSIONS, &[56, 72]);
@@ -153,6 +157,20 @@ mod tests {
         must_fail(
             header().replace("#define AGENT_NS_TYPE", "#define AGENT_NS_TYPE_OLD"),
             "AGENT_NS_TYPE is missing",
+        );
+        must_fail(
+            header().replace(
+                "#define AGENT_NS_ACTION_DENY\t\t3",
+                "#define AGENT_NS_ACTION_DENY\t\t4",
+            ),
+            "AGENT_NS_ACTION_DENY",
+        );
+        must_fail(
+            header().replace(
+                "#define AGENT_NS_ACTION_DENY",
+                "#define AGENT_NS_ACTION_REFUSE",
+            ),
+            "AGENT_NS_ACTION_DENY is missing",
         );
     }
 

@@ -334,7 +334,7 @@ def budget_round_trip():
 def bad_budget_is_einval():
     agentns.create_session()
     agentns.set_budget(Budget(max_fork=100))
-    e = raises(agentns.InvalidArgumentError, agentns.set_budget, Budget(action=3))
+    e = raises(agentns.InvalidArgumentError, agentns.set_budget, Budget(action=4))
     check_eq(errno.EINVAL, e.errno, "errno")
     check("unknown action" in str(e), "message: %s" % e)
     check_eq(Budget(max_fork=100), agentns.get_budget(), "the budget after the refusal")
@@ -358,6 +358,35 @@ def sigkill_budget_kills_a_forked_child():
         return 3
 
     check_eq(128 + signal.SIGKILL, fork_call(spinner), "the child's fate (syscall budget)")
+
+
+@test
+def deny_budget_refuses_the_open_past_the_limit():
+    d = tempfile.mkdtemp(prefix="agentns-py-")
+    first = os.path.join(d, "first")
+    second = os.path.join(d, "second")
+
+    def child():
+        agentns.create_session()
+        limit = agentns.counters().openat_count + 1
+        agentns.set_budget(Budget(max_openat=limit, action=Action.DENY))
+        check_eq(Action.DENY, agentns.get_budget().action, "the action reads back")
+        os.close(os.open(first, os.O_CREAT | os.O_WRONLY, 0o600))
+        e = raises(OSError, os.open, second, os.O_CREAT | os.O_WRONLY, 0o600)
+        check_eq(errno.EDQUOT, e.errno, "errno of the open past the limit")
+        check(os.path.exists(first), "the allowed open created its file")
+        check(not os.path.exists(second), "the refused open created no file")
+        check_eq(limit, agentns.counters().openat_count, "the counter stays at the limit")
+        return 7
+
+    try:
+        check_eq(7, fork_call(child), "the child ran to its end, no signal")
+        check(not os.path.exists(second), "no file after the child")
+    finally:
+        for p in (first, second):
+            if os.path.exists(p):
+                os.unlink(p)
+        os.rmdir(d)
 
 
 @test

@@ -145,6 +145,10 @@ class HeaderChecks:
     def test_actions_match(self):
         for a in types.Action:
             self.assertEqual(int(a), self.defines["AGENT_NS_ACTION_" + a.name])
+        # and every action of the header is an Action
+        header = {k[len("AGENT_NS_ACTION_"):]: v for k, v in self.defines.items()
+                  if k.startswith("AGENT_NS_ACTION_")}
+        self.assertEqual(header, {a.name: int(a) for a in types.Action})
 
     def test_proc_names_cover_every_counter(self):
         counters = {f[0] for f in self.structs["agent_ns_counters"]}

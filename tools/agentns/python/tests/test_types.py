@@ -65,11 +65,43 @@ class CountersAndBudgets(unittest.TestCase):
         self.assertTrue(Budget().unlimited)
         self.assertFalse(Budget(max_fork=1).unlimited)
         self.assertIs(Budget(action=1).action, Action.SIGTERM)
+        self.assertIs(Budget(action=3).action, Action.DENY)
         self.assertEqual(Budget(action=7).action, 7)  # the kernel will say EINVAL
+        self.assertNotIsInstance(Budget(action=4).action, Action)
         for bad in ({"max_syscalls": -1}, {"max_exec": 2**64}, {"action": -1},
                     {"action": 2**32}, {"max_openat": 1.5}):
             with self.assertRaises(ValueError, msg=bad):
                 Budget(**bad)
+
+
+class Actions(unittest.TestCase):
+    def test_values_are_the_abi_numbers(self):
+        self.assertEqual(int(Action.LOG), 0)
+        self.assertEqual(int(Action.SIGTERM), 1)
+        self.assertEqual(int(Action.SIGKILL), 2)
+        self.assertEqual(int(Action.DENY), 3)
+        self.assertEqual(int(Action.DENY), abi.AGENT_NS_ACTION_DENY)
+        self.assertIs(Action(3), Action.DENY)
+        self.assertIs(agentns.Action.DENY, Action.DENY)
+        with self.assertRaises(ValueError):
+            Action(4)
+
+    def test_severity_is_log_deny_sigterm_sigkill(self):
+        by_severity = sorted(Action, key=lambda a: a.severity)
+        self.assertEqual(by_severity, [Action.LOG, Action.DENY, Action.SIGTERM, Action.SIGKILL])
+        self.assertEqual([a.severity for a in by_severity], [0, 1, 2, 3])
+        # not the numeric order: DENY is 3 but milder than SIGTERM (1)
+        self.assertGreater(Action.DENY, Action.SIGTERM)
+        self.assertLess(Action.DENY.severity, Action.SIGTERM.severity)
+
+    def test_deny_budget_round_trip(self):
+        b = Budget(max_openat=10, max_write_bytes=4096, action=Action.DENY)
+        s = b.to_struct()
+        self.assertEqual(s.action, 3)
+        self.assertEqual(bytes(s)[24:28], (3).to_bytes(4, "little"))
+        got = Budget.from_struct(s)
+        self.assertEqual(got, b)
+        self.assertIs(got.action, Action.DENY)
 
 
 class Errors(unittest.TestCase):
@@ -98,6 +130,11 @@ class Errors(unittest.TestCase):
         self.assertIn("disabled", str(errors.from_errno(errno.EOPNOTSUPP, "x")))
         self.assertIn("kernel.agent_ns.enabled", str(errors.from_errno(errno.EOPNOTSUPP, "x")))
         self.assertIn("depth", str(errors.from_errno(errno.ENOSPC, "x")))
+        e = errors.from_errno(errno.EDQUOT, "prctl(PR_GET_AGENT_COUNTERS)")
+        self.assertIs(type(e), agentns.AgentNSError)
+        self.assertEqual(e.errno, errno.EDQUOT)
+        self.assertIn("DENY", str(e))
+        self.assertIn("(EDQUOT)", str(e))
         e = errors.not_supported("prctl(PR_SET_AGENT_NS)")
         self.assertIsInstance(e, agentns.NotSupportedError)
         self.assertNotIsInstance(e, ValueError)

@@ -19,7 +19,12 @@ pub type Result = std::result::Result<u8, Box<dyn std::error::Error>>;
 /// status to use (126 or 127, as the shell does) after printing why.
 pub fn exec_command(argv: &[OsString]) -> u8 {
     let err = std::process::Command::new(&argv[0]).args(&argv[1..]).exec();
-    eprintln!("agentns: {}: {err}", argv[0].to_string_lossy());
+    let why = if err.raw_os_error() == Some(libc::EDQUOT) {
+        " (a deny budget refused the exec: the session's exec or system call limit is used up)"
+    } else {
+        ""
+    };
+    eprintln!("agentns: {}: {err}{why}", argv[0].to_string_lossy());
     if err.kind() == ErrorKind::NotFound {
         crate::EXIT_NOT_FOUND
     } else {

@@ -179,10 +179,17 @@ def get_budget() -> Budget:
 def set_budget(budget: Budget) -> None:
     """Sets the caller's session's budget (the version-1 structure).
 
-    Limits count from now.  Tightening is always allowed; loosening needs
-    ``CAP_SYS_ADMIN`` over the session's owner.  With a ``SIGKILL`` or
-    ``SIGTERM`` action and a limit already passed, the caller is signalled
-    before this returns.
+    Limits count from now.  Tightening (a lower or new limit, a more severe
+    action: ``LOG`` < ``DENY`` < ``SIGTERM`` < ``SIGKILL``) is always
+    allowed; loosening needs ``CAP_SYS_ADMIN`` over the session's owner.
+    With a ``SIGKILL`` or ``SIGTERM`` action and a limit already passed, the
+    caller is signalled before this returns.  With ``DENY`` no signal is
+    sent: an operation that would pass a count limit fails with ``EDQUOT``
+    before it has any effect, a transfer is cut to what is left of a byte
+    limit and later ones fail with ``EDQUOT``, and past ``max_syscalls``
+    every system call but exit, exit_group, rt_sigreturn and restart_syscall
+    fails with ``EDQUOT``.  Under every action but ``LOG`` a byte limit cuts
+    the transfer that would pass it.
     """
     b = budget.to_struct()
     ret = _prctl(abi.PR_SET_AGENT_BUDGET_LIMITS, _addr(b), ctypes.sizeof(b))
@@ -196,7 +203,8 @@ def set_budget(budget: Budget) -> None:
         raise _error(
             ret,
             "prctl(PR_SET_AGENT_BUDGET_LIMITS)",
-            "unknown action %d, or a budget for the initial session" % int(budget.action),
+            "unknown action %d (a kernel older than the DENY action refuses DENY), "
+            "or a budget for the initial session" % int(budget.action),
         )
 
 

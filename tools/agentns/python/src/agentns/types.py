@@ -12,11 +12,36 @@ from . import abi
 
 
 class Action(enum.IntEnum):
-    """What a budget does when a limit is crossed (``AGENT_NS_ACTION_*``)."""
+    """What a budget does when a limit is crossed (``AGENT_NS_ACTION_*``).
+
+    - ``LOG``: a tracepoint and a kernel log line only;
+    - ``DENY``: no signal; an operation that would pass a count limit fails
+      with ``EDQUOT`` before it has any effect, a transfer is cut to what is
+      left of a byte limit and later ones fail with ``EDQUOT``, and past
+      ``max_syscalls`` every system call but exit, exit_group, rt_sigreturn
+      and restart_syscall fails with ``EDQUOT``;
+    - ``SIGTERM``, ``SIGKILL``: the signal to every process of the session.
+
+    Under ``DENY``, ``SIGTERM`` and ``SIGKILL`` a byte limit cuts the
+    transfer that would pass it to what is left (``LOG`` never cuts).  The
+    values are the ABI's numbers, not the severity: :attr:`severity` orders
+    them as the kernel does (``LOG < DENY < SIGTERM < SIGKILL``; only a
+    privileged task may lower it).
+    """
 
     LOG = abi.AGENT_NS_ACTION_LOG
     SIGTERM = abi.AGENT_NS_ACTION_SIGTERM
     SIGKILL = abi.AGENT_NS_ACTION_SIGKILL
+    DENY = abi.AGENT_NS_ACTION_DENY
+
+    @property
+    def severity(self) -> int:
+        """The kernel's order for the tighten/loosen rule: 0 for ``LOG``, 1
+        for ``DENY``, 2 for ``SIGTERM``, 3 for ``SIGKILL``."""
+        return _SEVERITY[self]
+
+
+_SEVERITY = {Action.LOG: 0, Action.DENY: 1, Action.SIGTERM: 2, Action.SIGKILL: 3}
 
 
 @dataclass(frozen=True)
