@@ -21,18 +21,23 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/agent_namespaces.h>
 #include <linux/bpf.h>
+#include <linux/io_uring.h>
 #include <linux/perf_event.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -45,6 +50,15 @@ static long n = 100000;
 static long nsessions = 10000;
 static const char *noop = "/extra/agentns-noop";
 static int null_fd, zero_fd;
+/* send: a socket pair; splice: a pipe; copy_file_range: two tmpfs files. */
+static int sock[2], pipe_fd[2], cfr_in, cfr_out;
+
+/* An io_uring instance driven with raw system calls (no liburing). */
+static struct {
+	int fd;
+	unsigned int *sq_tail, *sq_mask, *sq_array, *cq_head, *cq_tail;
+	struct io_uring_sqe *sqes;
+} ring = { .fd = -1 };
 
 static long long now(void)
 {
@@ -121,10 +135,110 @@ static void op_exec(void)
 	reap(pid);
 }
 
+static void op_send(void)
+{
+	char c;
+
+	if (send(sock[0], "x", 1, 0) != 1 || recv(sock[1], &c, 1, 0) != 1)
+		die("send/recv");
+}
+
+static void op_sendfile(void)
+{
+	if (sendfile(null_fd, zero_fd, NULL, 1) != 1)
+		die("sendfile");
+}
+
+static void op_splice(void)
+{
+	if (splice(zero_fd, NULL, pipe_fd[1], NULL, 1, 0) != 1 ||
+	    splice(pipe_fd[0], NULL, null_fd, NULL, 1, 0) != 1)
+		die("splice");
+}
+
+static void op_copy_file_range(void)
+{
+	loff_t in = 0, out = 0;
+
+	if (syscall(SYS_copy_file_range, cfr_in, &in, cfr_out, &out, 1, 0) != 1)
+		die("copy_file_range");
+}
+
+/* Submits @nr entries prepared by @prep and waits for their completions. */
+static void uring_submit(unsigned int nr, void (*prep)(struct io_uring_sqe *))
+{
+	unsigned int tail = *ring.sq_tail;
+
+	for (unsigned int i = 0; i < nr; i++, tail++) {
+		unsigned int idx = tail & *ring.sq_mask;
+
+		memset(&ring.sqes[idx], 0, sizeof(ring.sqes[idx]));
+		prep(&ring.sqes[idx]);
+		ring.sq_array[idx] = idx;
+	}
+	__atomic_store_n(ring.sq_tail, tail, __ATOMIC_RELEASE);
+	if (syscall(__NR_io_uring_enter, ring.fd, nr, nr,
+		    IORING_ENTER_GETEVENTS, NULL, 0) != nr)
+		die("io_uring_enter");
+	__atomic_store_n(ring.cq_head, __atomic_load_n(ring.cq_tail, __ATOMIC_ACQUIRE),
+			 __ATOMIC_RELEASE);
+}
+
+static void prep_nop(struct io_uring_sqe *sqe)
+{
+	sqe->opcode = IORING_OP_NOP;
+}
+
+static void prep_write(struct io_uring_sqe *sqe)
+{
+	static const char x = 'x';
+
+	sqe->opcode = IORING_OP_WRITE;
+	sqe->fd = null_fd;
+	sqe->addr = (unsigned long)&x;
+	sqe->len = 1;
+}
+
+static void op_uring_write(void)
+{
+	uring_submit(1, prep_write);
+}
+
+static void op_uring_nop64(void)
+{
+	uring_submit(64, prep_nop);
+}
+
+/* Sets up the io_uring instance; false if the kernel has no io_uring. */
+static bool uring_setup(void)
+{
+	struct io_uring_params p = { 0 };
+	char *sq, *cq;
+
+	ring.fd = syscall(__NR_io_uring_setup, 64, &p);
+	if (ring.fd < 0)
+		return false;
+	sq = mmap(NULL, p.sq_off.array + p.sq_entries * sizeof(unsigned int),
+		  PROT_READ | PROT_WRITE, MAP_SHARED, ring.fd, IORING_OFF_SQ_RING);
+	cq = mmap(NULL, p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe),
+		  PROT_READ | PROT_WRITE, MAP_SHARED, ring.fd, IORING_OFF_CQ_RING);
+	ring.sqes = mmap(NULL, p.sq_entries * sizeof(struct io_uring_sqe),
+			 PROT_READ | PROT_WRITE, MAP_SHARED, ring.fd, IORING_OFF_SQES);
+	if (sq == MAP_FAILED || cq == MAP_FAILED || ring.sqes == MAP_FAILED)
+		die("mmap io_uring");
+	ring.sq_tail = (unsigned int *)(sq + p.sq_off.tail);
+	ring.sq_mask = (unsigned int *)(sq + p.sq_off.ring_mask);
+	ring.sq_array = (unsigned int *)(sq + p.sq_off.array);
+	ring.cq_head = (unsigned int *)(cq + p.cq_off.head);
+	ring.cq_tail = (unsigned int *)(cq + p.cq_off.tail);
+	return true;
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
 	long div;		/* iterations: n / div */
+	bool uring;		/* needs io_uring */
 } ops[] = {
 	{ "getppid", op_getppid, 1 },
 	{ "write-1B", op_write, 1 },
@@ -132,6 +246,12 @@ static const struct {
 	{ "open+close", op_open, 10 },
 	{ "fork+exit+wait", op_fork, 500 },
 	{ "execve-noop", op_exec, 500 },
+	{ "send+recv-1B", op_send, 2 },
+	{ "sendfile-1B", op_sendfile, 2 },
+	{ "splice-1B-in+out", op_splice, 2 },
+	{ "copy_file_range-1B", op_copy_file_range, 2 },
+	{ "io_uring-write-1B", op_uring_write, 4, true },
+	{ "io_uring-64-nops", op_uring_nop64, 64, true },
 };
 
 /*
@@ -164,6 +284,8 @@ static double per_op(void (*fn)(void), long iters)
 static void run_ops(const char *variant)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(ops); i++) {
+		if (ops[i].uring && ring.fd < 0)
+			continue;
 		printf("B %s %s %.2f\n", ops[i].name, variant,
 		       per_op(ops[i].fn, n / ops[i].div));
 		fflush(stdout);
@@ -683,6 +805,13 @@ int main(int argc, char **argv)
 	zero_fd = open("/dev/zero", O_RDONLY);
 	if (null_fd < 0 || zero_fd < 0)
 		die("/dev/null, /dev/zero");
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sock) || pipe(pipe_fd))
+		die("socketpair, pipe");
+	cfr_in = open("/tmp/agentns-bench-in", O_RDWR | O_CREAT | O_TRUNC, 0600);
+	cfr_out = open("/tmp/agentns-bench-out", O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (cfr_in < 0 || cfr_out < 0 || write(cfr_in, "x", 1) != 1)
+		die("/tmp/agentns-bench-*");
+	printf("I io_uring %s\n", uring_setup() ? "yes" : "no");
 	have_agentns = prctl(PR_GET_AGENT_SESSION_ID, id, 0, 0, 0) == 0;
 	printf("I agent_ns %s\n", have_agentns ? "yes" : "no");
 	printf("I cpus %ld\n", sysconf(_SC_NPROCESSORS_ONLN));
