@@ -74,6 +74,10 @@ pub fn possible_cpus() -> impl Iterator<Item = u32> {
     })
 }
 
+/// 64-bit counters, for 64-bit machines only: [`PerCpu::sum`] reads each CPU's counter with one
+/// 64-bit load, which a 32-bit machine splits in two (a concurrent add between the halves would
+/// be seen torn). A 32-bit user would need `u64_stats_sync` or a local64_t.
+#[cfg(CONFIG_64BIT)]
 impl<const N: usize> PerCpu<[u64; N]> {
     /// Adds `val` to counter `i` of the current CPU, without disabling preemption: one
     /// `this_cpu_add()`, atomic with respect to migration and interrupts on this CPU.
