@@ -6,7 +6,9 @@
  * into other workers' sessions and back out through /proc/PID/ns/agent,
  * limits set and tightened (and refused loosening without privilege),
  * budgets that must kill whole sessions (SIGKILL, SIGTERM, elapsed time,
- * fork count), threads reading counters and listing sessions with
+ * fork count, bytes written through io_uring), deny budgets whose
+ * refusals must leave the session running, threads reading counters and
+ * listing sessions with
  * listns(2), and sessions left to the reaper, which runs every second
  * with a three-second max_lifetime for the test (both restored after).
  *
@@ -39,6 +41,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <linux/agent_namespaces.h>
+#include <linux/io_uring.h>
 #include <linux/nsfs.h>
 
 #include "../kselftest_harness.h"
@@ -55,23 +58,23 @@
 
 enum scenario {
 	S_NEST, S_SETNS, S_KILL, S_TERM, S_ELAPSED, S_FORKS, S_LOG, S_TIGHTEN,
-	S_THREADS, S_UNPRIV, S_REAPED, NR_S,
+	S_THREADS, S_UNPRIV, S_REAPED, S_URING, S_DENY, NR_S,
 };
 
 static const char * const s_name[NR_S] = {
 	"nest", "setns", "kill-budget", "term-budget", "elapsed-budget",
 	"fork-budget", "log-budget", "tighten", "threads", "unprivileged",
-	"reaped",
+	"reaped", "io_uring-budget", "deny-budget",
 };
 
 /* Scenarios that must end by a signal: a budget or the reaper kills them. */
 static const bool s_dies[NR_S] = {
 	[S_KILL] = true, [S_TERM] = true, [S_ELAPSED] = true, [S_FORKS] = true,
-	[S_REAPED] = true,
+	[S_REAPED] = true, [S_URING] = true,
 };
 
 /* How often each scenario runs, relative to the others. */
-static const unsigned int s_weight[NR_S] = { 14, 16, 8, 5, 5, 5, 8, 10, 12, 10, 4 };
+static const unsigned int s_weight[NR_S] = { 14, 16, 8, 5, 5, 5, 8, 10, 12, 10, 4, 6, 6 };
 
 struct shared {
 	pid_t slots[NR_SLOTS];
@@ -398,6 +401,121 @@ static int scen_budget(enum scenario s)
 	return bad(44, "alive 10 s after its %s budget was set", s_name[s]);
 }
 
+/*
+ * io_uring traffic while a kill budget fires: two processes and a thread
+ * submit batches of 16 one-page WRITEs to /dev/null; a SIGKILL budget on
+ * write_bytes must end them all.  A kernel without io_uring: the budget
+ * is crossed by write(2) instead.
+ */
+static void *uring_writer(void *arg)
+{
+	static char page[4096];
+	struct io_uring_params p = { 0 };
+	unsigned int *tail, *mask, *array, *chead, *ctail;
+	struct io_uring_sqe *sqes;
+	int fd = open("/dev/null", O_WRONLY), ring;
+	char *sq, *cq;
+
+	ring = syscall(__NR_io_uring_setup, 16, &p);
+	if (ring < 0)
+		for (;;)
+			write(fd, page, sizeof(page));
+	sq = mmap(NULL, p.sq_off.array + p.sq_entries * 4, PROT_READ | PROT_WRITE,
+		  MAP_SHARED, ring, IORING_OFF_SQ_RING);
+	cq = mmap(NULL, p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe),
+		  PROT_READ | PROT_WRITE, MAP_SHARED, ring, IORING_OFF_CQ_RING);
+	sqes = mmap(NULL, p.sq_entries * sizeof(*sqes), PROT_READ | PROT_WRITE,
+		    MAP_SHARED, ring, IORING_OFF_SQES);
+	if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED)
+		for (;;)
+			write(fd, page, sizeof(page));
+	tail = (unsigned int *)(sq + p.sq_off.tail);
+	mask = (unsigned int *)(sq + p.sq_off.ring_mask);
+	array = (unsigned int *)(sq + p.sq_off.array);
+	chead = (unsigned int *)(cq + p.cq_off.head);
+	ctail = (unsigned int *)(cq + p.cq_off.tail);
+	for (;;) {
+		unsigned int t = *tail;
+
+		for (int i = 0; i < 16; i++, t++) {
+			struct io_uring_sqe *sqe = &sqes[t & *mask];
+
+			memset(sqe, 0, sizeof(*sqe));
+			sqe->opcode = IORING_OP_WRITE;
+			sqe->fd = fd;
+			sqe->addr = (unsigned long)page;
+			sqe->len = sizeof(page);
+			array[t & *mask] = t & *mask;
+		}
+		__atomic_store_n(tail, t, __ATOMIC_RELEASE);
+		syscall(__NR_io_uring_enter, ring, 16, 16, IORING_ENTER_GETEVENTS, NULL, 0);
+		__atomic_store_n(chead, __atomic_load_n(ctail, __ATOMIC_ACQUIRE),
+				 __ATOMIC_RELEASE);
+	}
+	return arg;
+}
+
+static int scen_uring(void)
+{
+	struct agent_ns_budget b = { .action = AGENT_NS_ACTION_SIGKILL };
+	struct agent_ns_counters c;
+	pthread_t t;
+
+	if (create())
+		return bad(130, "PR_SET_AGENT_NS: %s", strerror(errno));
+	if (get_counters(&c))
+		return bad(131, "PR_GET_AGENT_COUNTERS: %s", strerror(errno));
+	b.max_write_bytes = c.write_bytes + (8 << 20);
+	if (set_budget(&b))
+		return bad(132, "PR_SET_AGENT_BUDGET_LIMITS: %s", strerror(errno));
+	for (int i = 0; i < 2; i++) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			return bad(133, "fork: %s", strerror(errno));
+		if (pid == 0)
+			uring_writer(NULL);
+	}
+	if (pthread_create(&t, NULL, uring_writer, NULL))
+		return bad(134, "pthread_create failed");
+	sleep(10);
+	return bad(135, "alive 10 s after its write_bytes budget was set");
+}
+
+/*
+ * A deny budget on opens: the crossing open fails with EDQUOT and so does
+ * every later one, the counter stays at the limit, and the session lives on.
+ */
+static int scen_deny(void)
+{
+	struct agent_ns_budget b = { .action = AGENT_NS_ACTION_DENY };
+	struct agent_ns_counters c;
+
+	if (create())
+		return bad(140, "PR_SET_AGENT_NS: %s", strerror(errno));
+	if (get_counters(&c))
+		return bad(141, "PR_GET_AGENT_COUNTERS: %s", strerror(errno));
+	b.max_openat = c.openat_count + 3;
+	if (set_budget(&b))
+		return bad(142, "PR_SET_AGENT_BUDGET_LIMITS: %s", strerror(errno));
+	for (int i = 0; i < 20; i++) {
+		int fd = open("/dev/null", O_RDONLY);
+
+		if (i < 3 && fd < 0)
+			return bad(143, "open %d within the budget: %s", i, strerror(errno));
+		if (i >= 3 && (fd >= 0 || errno != EDQUOT))
+			return bad(144, "open %d past a deny budget: %d (%s)", i, fd,
+				   strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
+	if (get_counters(&c) || c.openat_count != b.max_openat)
+		return bad(145, "openat %llu after the refusals, limit %llu",
+			   (unsigned long long)c.openat_count,
+			   (unsigned long long)b.max_openat);
+	return 0;
+}
+
 /* A LOG budget is crossed and reported, and nothing is killed. */
 static int scen_log(void)
 {
@@ -601,6 +719,12 @@ static int run_scenario(enum scenario s)
 		break;
 	case S_REAPED:
 		ret = scen_reaped();
+		break;
+	case S_URING:
+		ret = scen_uring();
+		break;
+	case S_DENY:
+		ret = scen_deny();
 		break;
 	default:
 		ret = scen_budget(s);
