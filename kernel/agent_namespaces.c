@@ -197,8 +197,8 @@ static bool agent_ns_may_signal(const struct cred *cred, struct task_struct *t)
 /*
  * Send @sig to every process with a thread whose session, or an ancestor
  * of that session, satisfies @match, and that both @cred and @cred2 may
- * signal.  One walk
- * over the task list, each task's session read under task_lock().
+ * signal.  One walk over the task list, each task's session read under
+ * task_lock().
  */
 static void agent_ns_signal_where(bool (*match)(struct agent_namespace *ns,
 						const void *arg),
