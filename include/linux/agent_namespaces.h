@@ -345,21 +345,6 @@ static __always_inline int agent_ns_clamp(enum agent_ns_counter c, size_t *len)
 }
 
 /*
- * agent_ns_clamp() for the bytes of an iov_iter, which it truncates (a
- * macro, so that only its users need <linux/uio.h>).
- */
-#define agent_ns_clamp_iter(c, iter)					\
-({									\
-	struct iov_iter *__iter = (iter);				\
-	size_t __len = iov_iter_count(__iter);				\
-	int __err = agent_ns_clamp(c, &__len);				\
-									\
-	if (!__err)							\
-		iov_iter_truncate(__iter, __len);			\
-	__err;								\
-})
-
-/*
  * agent_ns_clamp() for a transfer from one descriptor to another, which
  * counts as read and as written.
  */
@@ -487,5 +472,20 @@ static inline long agent_ns_prctl(int option, unsigned long arg2,
 }
 
 #endif /* CONFIG_AGENT_NS */
+
+/*
+ * agent_ns_clamp() for the bytes of an iov_iter, which it truncates (a
+ * macro, so that only its users need <linux/uio.h>).
+ */
+#define agent_ns_clamp_iter(c, iter)					\
+({									\
+	struct iov_iter *__iter = (iter);				\
+	size_t __len = iov_iter_count(__iter);				\
+	int __err = agent_ns_clamp(c, &__len);				\
+									\
+	if (!__err)							\
+		iov_iter_truncate(__iter, __len);			\
+	__err;								\
+})
 
 #endif /* _LINUX_AGENT_NAMESPACES_H */
