@@ -6,7 +6,7 @@
  * only what has to be C: the statically initialised initial session that
  * init_nsproxy points at before any initcall has run, the nsfs operations
  * table (a __randomize_layout structure), the static keys, the sysctls and
- * the reaper, the elapsed-time timer, the task-list walks that send budget
+ * the reaper's tick, the elapsed-time timer, the task-list walks that send budget
  * signals, the trace event definitions, and accessors for fields of core
  * structures whose layout the Rust side must not assume.
  */
@@ -26,6 +26,7 @@
 #include <linux/sysctl.h>
 #include <linux/stddef.h>
 #include <linux/pid_namespace.h>
+#include <linux/ptrace.h>
 #include <linux/security.h>
 #include <linux/user_namespace.h>
 #include <asm/syscall.h>
@@ -94,9 +95,11 @@ void agent_ns_deactivate(void)
 }
 
 /*
- * kernel.agent_ns.enabled: 0 turns the counting hooks into no-ops and
- * makes PR_SET_AGENT_NS fail with EOPNOTSUPP; existing sessions keep
- * their ids.
+ * kernel.agent_ns.enabled: 0 makes the feature inert: the counting hooks
+ * are no-ops, no budget acts (elapsed-time deadlines that pass meanwhile
+ * act when it is enabled again), the reaper does nothing, and
+ * PR_SET_AGENT_NS fails with EOPNOTSUPP; existing sessions keep their ids
+ * and limits.
  */
 static int agent_ns_enabled_sysctl = 1;
 static DEFINE_MUTEX(agent_ns_sysctl_lock);
@@ -108,10 +111,15 @@ bool agent_ns_enabled(void)
 
 static void agent_ns_set_enabled(bool on)
 {
+	bool was;
+
 	mutex_lock(&agent_ns_key_lock);
+	was = agent_ns_on;
 	WRITE_ONCE(agent_ns_on, on);
 	mutex_unlock(&agent_ns_key_lock);
 	agent_ns_update_hooks();
+	if (on && !was)
+		agent_ns_resume();
 }
 
 /*
@@ -161,10 +169,12 @@ out:
 
 /*
  * The reaper: every kernel.agent_ns.reap_interval seconds it kills the
- * tasks of every session older than kernel.agent_ns.max_lifetime seconds
- * (0: no limit).
+ * tasks of every session older than kernel.agent_ns.max_lifetime seconds.
+ * Off by default (0: no limit): a supervisor that wants its session to end
+ * sets max_elapsed_ns, and a machine-wide lifetime is the administrator's
+ * choice.  It does nothing while the feature is disabled.
  */
-static unsigned int agent_ns_max_lifetime = 86400;
+static unsigned int agent_ns_max_lifetime;
 static unsigned int agent_ns_reap_interval = 60;
 static const unsigned int agent_ns_reap_interval_max = 3600;
 static void agent_ns_reap(struct work_struct *work);
@@ -267,14 +277,29 @@ const struct cred *agent_ns_current_cred(void)
 	return current_cred();
 }
 
+/*
+ * One reaper tick: mark the sessions past the lifetime (and unmark those a
+ * raised lifetime no longer covers), then kill the tasks of the marked
+ * ones.  Disabled, or with no lifetime, it marks nothing.
+ */
 static void agent_ns_reap(struct work_struct *work)
 {
 	u64 lifetime = (u64)READ_ONCE(agent_ns_max_lifetime) * NSEC_PER_SEC;
 
-	if (lifetime && agent_ns_mark_expired(lifetime))
+	if (!agent_ns_enabled() || !lifetime)
+		lifetime = U64_MAX;
+	if (agent_ns_mark_expired(lifetime))
 		agent_ns_signal_where(agent_ns_is_expired, NULL, SIGKILL, NULL, NULL);
 	queue_delayed_work(system_dfl_wq, &agent_ns_reaper,
 			   READ_ONCE(agent_ns_reap_interval) * HZ);
+}
+
+/* The reaper is about to kill the tasks of @ns (rate-limited). */
+void agent_ns_log_reaped(struct agent_namespace *ns)
+{
+	pr_warn_ratelimited("agent_ns: session %*phN outlived kernel.agent_ns.max_lifetime (%u s): killing its tasks\n",
+			    AGENT_NS_ID_BYTES, ns->id,
+			    READ_ONCE(agent_ns_max_lifetime));
 }
 
 static int agent_ns_reap_interval_handler(const struct ctl_table *table,
@@ -326,7 +351,9 @@ static int __init agent_ns_init(void)
 	}
 	__ns_tree_add_raw(&init_agent_ns.ns, &agent_ns_tree);
 	register_sysctl_init("kernel/agent_ns", agent_ns_sysctls);
-	queue_delayed_work(system_dfl_wq, &agent_ns_reaper, agent_ns_reap_interval * HZ);
+	if (!agent_ns_boot_off)
+		queue_delayed_work(system_dfl_wq, &agent_ns_reaper,
+				   agent_ns_reap_interval * HZ);
 	return 0;
 }
 late_initcall(agent_ns_init);
@@ -364,14 +391,15 @@ static struct user_namespace *agentns_owner(struct ns_common *ns)
 	return to_agent_ns(ns)->user_ns;
 }
 
-/* NS_GET_PARENT: the enclosing session; EPERM at the top, as for pid namespaces. */
+/*
+ * NS_GET_PARENT: the enclosing session, if it is the caller's own or below
+ * it; EPERM otherwise, as for pid namespaces (agent_ns_get_parent()).
+ */
 static struct ns_common *agentns_get_parent(struct ns_common *ns)
 {
-	struct agent_namespace *parent = to_agent_ns(ns)->parent;
+	struct agent_namespace *parent = agent_ns_get_parent(to_agent_ns(ns));
 
-	if (!parent)
-		return ERR_PTR(-EPERM);
-	return &get_agent_ns(parent)->ns;
+	return parent ? &parent->ns : ERR_PTR(-EPERM);
 }
 
 const struct proc_ns_operations agentns_operations = {
@@ -468,6 +496,31 @@ struct agent_namespace *task_agent_ns_get(struct task_struct *task)
 		ns = get_agent_ns(task->nsproxy->agent_ns);
 	task_unlock(task);
 	return ns;
+}
+
+/*
+ * /proc/PID/agent_counters and agent_intent follow /proc/PID/io: the
+ * reader needs ptrace read access to @task with its own credentials,
+ * checked under exec_update_lock so that a set-user-ID exec cannot start
+ * between the check and the read.  Returns 0 with the lock held (dropped
+ * by agent_ns_proc_unlock()), or -EACCES, or -EINTR for a fatal signal.
+ */
+int agent_ns_proc_lock(struct task_struct *task)
+{
+	int err = down_read_killable(&task->signal->exec_update_lock);
+
+	if (err)
+		return err;
+	if (!ptrace_may_access(task, PTRACE_MODE_READ_FSCREDS)) {
+		up_read(&task->signal->exec_update_lock);
+		return -EACCES;
+	}
+	return 0;
+}
+
+void agent_ns_proc_unlock(struct task_struct *task)
+{
+	up_read(&task->signal->exec_update_lock);
 }
 
 /* The C compiler's layout, checked against bindgen's by a KUnit test. */

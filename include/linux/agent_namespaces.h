@@ -74,8 +74,8 @@ struct agent_ns_pcpu {
  * @elapsed_timer: fires at the session's max_elapsed_ns deadline
  * @elapsed_work:  applies the budget action for @elapsed_timer
  * @ucounts: the owner's count of agent namespaces (max_agent_namespaces)
- * @expired: set once by the reaper when the session outlived
- *           kernel.agent_ns.max_lifetime
+ * @expired: set by the reaper while the session has outlived
+ *           kernel.agent_ns.max_lifetime (its tasks are killed)
  * @dying:   set when the session is being freed: the elapsed-time timer
  *           and its work no longer re-arm each other
  *
@@ -139,6 +139,8 @@ int agent_ns_bytes_left(struct agent_namespace *ns, enum agent_ns_counter c,
 			size_t *len);
 void agent_ns_elapsed_expired(struct agent_namespace *ns);
 unsigned int agent_ns_mark_expired(u64 max_lifetime_ns);
+void agent_ns_resume(void);
+struct agent_namespace *agent_ns_get_parent(struct agent_namespace *ns);
 
 /*
  * What agent_ns_charge() asks of the caller besides its return of 0 or
@@ -184,6 +186,9 @@ void agent_ns_log_budget_exceeded(struct agent_namespace *ns,
 				  const char *counter, u64 value, u64 limit,
 				  u32 action);
 void agent_ns_free_rcu(struct agent_namespace *ns);
+void agent_ns_log_reaped(struct agent_namespace *ns);
+int agent_ns_proc_lock(struct task_struct *task);
+void agent_ns_proc_unlock(struct task_struct *task);
 
 /* For LSMs and audit: copy @task's session id to @id. */
 int agent_ns_session_id(struct task_struct *task, u8 id[AGENT_NS_ID_BYTES]);

@@ -425,7 +425,16 @@ pub unsafe extern "C" fn agent_ns_bytes_left(
     0
 }
 
+/// Returns whether the feature is enabled (`kernel.agent_ns.enabled`): disabled, no budget acts.
+fn enabled() -> bool {
+    // SAFETY: No requirements.
+    unsafe { bindings::agent_ns_enabled() }
+}
+
 /// Applies the elapsed-time budget of `ns`; called from the session's timer work.
+///
+/// While the feature is disabled the deadline is not acted on: [`agent_ns_resume`] re-arms the
+/// timer when it is enabled again.
 ///
 /// # Safety
 ///
@@ -437,7 +446,7 @@ pub unsafe extern "C" fn agent_ns_elapsed_expired(ns: *mut bindings::agent_names
         return;
     };
     let limit = s.budget.max[ELAPSED].load(Relaxed);
-    if limit == 0 {
+    if limit == 0 || !enabled() {
         return;
     }
     // A timer armed for an older, shorter limit that a racing `set_limits()` replaced: wait for
@@ -449,6 +458,21 @@ pub unsafe extern "C" fn agent_ns_elapsed_expired(ns: *mut bindings::agent_names
     if s.budget.fired[ELAPSED].xchg(1, Relaxed) == 0 {
         fire(s, ELAPSED, s.elapsed_ns(), limit);
     }
+}
+
+/// Re-arms the elapsed-time budgets that have not fired, when the feature is enabled again: a
+/// deadline that passed while it was disabled acts at once.
+#[no_mangle]
+pub extern "C" fn agent_ns_resume() {
+    fn visit(s: &Session, tree: &TreeGuard) {
+        let limit = s.budget.max[ELAPSED].load(Relaxed);
+        if limit != 0 && s.budget.fired[ELAPSED].load(Relaxed) == 0 {
+            s.arm_elapsed(limit);
+        }
+        s.for_each_child(tree, |c| visit(c, tree));
+    }
+    let tree = TreeGuard::lock();
+    Session::for_each_root(&tree, |s| visit(s, &tree));
 }
 
 impl Session {
@@ -517,6 +541,11 @@ impl Session {
         unsafe { bindings::agent_ns_timer_cancel(self.ns().as_ptr()) };
         if new.max[ELAPSED] != 0 {
             self.arm_elapsed(new.max[ELAPSED]);
+        }
+        // Disabled, a limit set below the count acts at the first event counted once the feature
+        // is enabled again.
+        if !enabled() {
+            return Ok(());
         }
         for (c, used) in crossed.iter().enumerate() {
             if let Some(used) = *used {

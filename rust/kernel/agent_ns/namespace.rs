@@ -314,7 +314,7 @@ impl AgentNamespace {
     fn end_reason(&self) -> EndReason {
         let mut cur = Some(self);
         while let Some(ns) = cur {
-            // SAFETY: `expired` is only ever set, and read with `READ_ONCE()`.
+            // SAFETY: `expired` is written under the tree lock, and read with `READ_ONCE()`.
             if unsafe { ptr::read_volatile(&raw const (*ns.as_ptr()).expired) } {
                 return EndReason::Reaped;
             }
@@ -379,6 +379,11 @@ impl Session {
         Self::for_each_in(tree, self.children.get(), f)
     }
 
+    /// Calls `f` on each top-level session (each child of the initial session).
+    pub(crate) fn for_each_root(tree: &TreeGuard, f: impl FnMut(&Session)) {
+        Self::for_each_in(tree, &raw mut bindings::agent_ns_roots, f)
+    }
+
     /// Calls `f` on each session of the list at `head`, a `children` list or the roots.
     fn for_each_in(_tree: &TreeGuard, head: *mut bindings::list_head, mut f: impl FnMut(&Session)) {
         // SAFETY: `head` is a valid list of live `Session::sibling`s under the tree lock.
@@ -409,23 +414,33 @@ impl Drop for UcountGuard {
     }
 }
 
-/// Marks every session older than `max_lifetime_ns` as expired, for the reaper, and returns how
-/// many there are. Called by the reaper work with no lock held.
+/// Marks every session older than `max_lifetime_ns` as expired, for the reaper, clears the mark
+/// of every other one (the lifetime may have been raised), and returns how many are marked.
+/// A newly marked session is logged. Called by the reaper work with no lock held.
 #[no_mangle]
 pub extern "C" fn agent_ns_mark_expired(max_lifetime_ns: u64) -> u32 {
     fn visit(s: &Session, tree: &TreeGuard, max: u64, n: &mut u32) {
-        if s.elapsed_ns() > max {
-            // SAFETY: `expired` is only ever set, and read with `READ_ONCE()`.
-            unsafe { core::ptr::write_volatile(&raw mut (*s.ns().as_ptr()).expired, true) };
+        let expired = s.elapsed_ns() > max;
+        let p = s.ns().as_ptr();
+        // SAFETY: `expired` is written only here, under the tree lock, and read with
+        // `READ_ONCE()`.
+        let was = unsafe { ptr::read_volatile(&raw const (*p).expired) };
+        if was != expired {
+            // SAFETY: As above.
+            unsafe { ptr::write_volatile(&raw mut (*p).expired, expired) };
+        }
+        if expired {
+            if !was {
+                // SAFETY: `p` is a live session.
+                unsafe { bindings::agent_ns_log_reaped(p) };
+            }
             *n += 1;
         }
         s.for_each_child(tree, |c| visit(c, tree, max, n));
     }
     let tree = TreeGuard::lock();
     let mut n = 0;
-    Session::for_each_in(&tree, &raw mut bindings::agent_ns_roots, |s| {
-        visit(s, &tree, max_lifetime_ns, &mut n)
-    });
+    Session::for_each_root(&tree, |s| visit(s, &tree, max_lifetime_ns, &mut n));
     n
 }
 

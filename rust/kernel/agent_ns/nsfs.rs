@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Entering a session through its namespace file: who may `setns(2)` where.
+//! Entering a session through its namespace file: who may `setns(2)` where, and whose parent
+//! `NS_GET_PARENT` hands out.
 //!
 //! The operations table (`agentns_operations`) is C, because `struct proc_ns_operations` is
 //! `__randomize_layout`; its `install` asks [`agent_ns_may_enter`] before switching sessions.
@@ -15,7 +16,7 @@
 //! every budget it was put under.
 
 use super::AgentNamespace;
-use crate::{bindings, ffi::c_int, prelude::*};
+use crate::{bindings, ffi::c_int, prelude::*, sync::aref::ARef};
 
 /// Whether the current task has `CAP_SYS_ADMIN` in `user_ns`.
 fn capable_in(user_ns: *mut bindings::user_namespace) -> bool {
@@ -81,4 +82,37 @@ pub unsafe extern "C" fn agent_ns_may_enter(
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }
+}
+
+/// Returns the parent of `ns` for `NS_GET_PARENT`, with a reference the caller owns, or null
+/// (`EPERM`) when the caller may not see it.
+///
+/// The rule is the pid namespaces' (`pidns_get_parent()`): the parent is handed out only when it
+/// is the caller's own session or below it. A task in a session learns nothing of the sessions
+/// above its own, not even their ids, and holds no descriptor that keeps them alive; from the
+/// initial session every chain can be walked up to the top.
+///
+/// # Safety
+///
+/// `ns` must be a valid session for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn agent_ns_get_parent(
+    ns: *mut bindings::agent_namespace,
+) -> *mut bindings::agent_namespace {
+    // SAFETY: The caller guarantees that `ns` is valid.
+    let Some(parent) = (unsafe { AgentNamespace::from_ptr(ns) }).parent() else {
+        return core::ptr::null_mut();
+    };
+    let me = AgentNamespace::current();
+    let mut p = Some(parent);
+    while let Some(s) = p {
+        if s.level() < me.level() {
+            break;
+        }
+        if s.as_ptr() == me.as_ptr() {
+            return ARef::into_raw(ARef::from(parent)).as_ptr().cast();
+        }
+        p = s.parent();
+    }
+    core::ptr::null_mut()
 }

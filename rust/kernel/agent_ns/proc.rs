@@ -25,6 +25,30 @@ unsafe fn show(
     0
 }
 
+/// [`show`] for the files that follow `/proc/$PID/io`'s access rule (mode 0400): the reader needs
+/// `PTRACE_MODE_READ_FSCREDS` access to `task`, checked under its `exec_update_lock` (`-EACCES`
+/// without it).
+///
+/// # Safety
+///
+/// As for [`show`].
+unsafe fn show_private(
+    m: *mut bindings::seq_file,
+    task: *mut bindings::task_struct,
+    f: impl FnOnce(&SeqFile, &AgentNamespace),
+) -> c_int {
+    // SAFETY: procfs passes a valid task (caller guarantee).
+    let err = unsafe { bindings::agent_ns_proc_lock(task) };
+    if err != 0 {
+        return err;
+    }
+    // SAFETY: As above; the lock was taken.
+    let ret = unsafe { show(m, task, f) };
+    // SAFETY: `agent_ns_proc_lock()` succeeded on this task.
+    unsafe { bindings::agent_ns_proc_unlock(task) };
+    ret
+}
+
 /// Shows `/proc/$PID/agent_session`: the session id as 32 lowercase hex digits and a newline.
 ///
 /// # Safety
@@ -43,6 +67,9 @@ pub unsafe extern "C" fn proc_agent_session_show(
 
 /// Shows `/proc/$PID/agent_intent`: the intent tag of the task's session and a newline.
 ///
+/// Any member of a session sets its tag, so the file is private like `/proc/$PID/io`: a member
+/// cannot publish text to every user of the machine.
+///
 /// # Safety
 ///
 /// Called by procfs with a valid `seq_file` and task.
@@ -55,15 +82,14 @@ pub unsafe extern "C" fn proc_agent_intent_show(
 ) -> c_int {
     // SAFETY: procfs passes a valid seq_file and task (caller guarantee).
     unsafe {
-        show(m, task, |m, ns| {
+        show_private(m, task, |m, ns| {
             seq_print!(m, "{}\n", BStr::from_bytes(ns.intent().as_bytes()))
         })
     }
 }
 
 /// Shows `/proc/$PID/agent_counters`: one `name value` line per counter, descendants included,
-/// like `/proc/$PID/io`. The file is mode 0400 and needs `PTRACE_MODE_READ_FSCREDS` access to
-/// the task, as `/proc/$PID/io` does.
+/// like `/proc/$PID/io`, and with its access rule.
 ///
 /// # Safety
 ///
@@ -75,13 +101,9 @@ pub unsafe extern "C" fn proc_agent_counters_show(
     _pid: *mut bindings::pid,
     task: *mut bindings::task_struct,
 ) -> c_int {
-    // SAFETY: procfs passes a valid task.
-    if !unsafe { bindings::ptrace_may_access(task, bindings::PTRACE_MODE_READ_FSCREDS) } {
-        return EACCES.to_errno();
-    }
     // SAFETY: procfs passes a valid seq_file and task (caller guarantee).
     unsafe {
-        show(m, task, |m, ns| {
+        show_private(m, task, |m, ns| {
             let c = ns.counters();
             for k in Counter::ALL {
                 seq_print!(m, "{} {}\n", k.name(), c.get(k));
