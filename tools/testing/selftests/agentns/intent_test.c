@@ -142,7 +142,11 @@ TEST_F(session, every_printable_byte_is_accepted)
 	}
 }
 
-TEST_F(session, proc_file_is_readable_by_everyone)
+/*
+ * Any member sets the tag, so the file is private like /proc/PID/io: mode
+ * 0400, readable by the owner, not by another user without capabilities.
+ */
+TEST_F(session, proc_file_is_private)
 {
 	struct stat st;
 	char path[64];
@@ -153,7 +157,7 @@ TEST_F(session, proc_file_is_readable_by_everyone)
 	snprintf(path, sizeof(path), "/proc/%d/agent_intent", owner);
 	ASSERT_EQ(0, stat(path, &st));
 	EXPECT_TRUE(S_ISREG(st.st_mode));
-	EXPECT_EQ(0444, st.st_mode & 07777);
+	EXPECT_EQ(0400, st.st_mode & 07777);
 	ASSERT_EQ(0, set_tag("read me"));
 	pid = fork();
 	ASSERT_GE(pid, 0);
@@ -164,9 +168,16 @@ TEST_F(session, proc_file_is_readable_by_everyone)
 		if (drop_to_nobody())
 			_exit(10);
 		snprintf(who, sizeof(who), "%d", owner);
-		if (read_intent(who, line, sizeof(line)) != 8)
+		if (read_intent(who, line, sizeof(line)) != -EACCES)
 			_exit(11);
-		_exit(strcmp(line, "read me\n") ? 12 : 0);
+		/*
+		 * Its own process's file it reads (once dumpable again:
+		 * the uid change made procfs files root's, as for io).
+		 */
+		if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) ||
+		    read_intent("self", line, sizeof(line)) != 8)
+			_exit(12);
+		_exit(strcmp(line, "read me\n") ? 13 : 0);
 	}
 	EXPECT_EQ(0, wait_exit(pid));
 }

@@ -112,16 +112,23 @@ struct holder {
 	__u64 id;	/* NS_GET_ID of the holder's session */
 };
 
+/* The deepest chain of sessions a holder creates. */
+#define MAX_CHAIN		8
+
 /*
  * Forks a holder that creates @depth sessions, each inside the one
- * before, and stays in the last one until stop_holder().
+ * before, and stays in the last one until stop_holder().  With @chain,
+ * the NS_GET_ID of each session it created, top first, in @chain.
  */
-static int start_holder(struct holder *h, int depth)
+static int start_holder_chain(struct holder *h, int depth, __u64 *chain)
 {
+	__u64 ids[MAX_CHAIN];
 	int ready[2], go[2];
 	ssize_t n;
 	char c;
 
+	if (depth < 1 || depth > MAX_CHAIN)
+		return -1;
 	if (pipe(ready))
 		return -1;
 	if (pipe(go)) {
@@ -131,15 +138,15 @@ static int start_holder(struct holder *h, int depth)
 	}
 	h->pid = fork();
 	if (h->pid == 0) {
-		__u64 id;
-
 		close(ready[0]);
 		close(go[1]);
-		for (int i = 0; i < depth; i++)
+		for (int i = 0; i < depth; i++) {
 			if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0))
 				_exit(1);
-		id = self_ns_id();
-		if (write(ready[1], &id, sizeof(id)) != sizeof(id))
+			ids[i] = self_ns_id();
+		}
+		n = depth * sizeof(ids[0]);
+		if (write(ready[1], ids, n) != n)
 			_exit(2);
 		n = read(go[0], &c, 1);
 		_exit(n < 0 ? 3 : 0);
@@ -147,15 +154,23 @@ static int start_holder(struct holder *h, int depth)
 	close(ready[1]);
 	close(go[0]);
 	h->go = go[1];
-	n = h->pid < 0 ? -1 : read(ready[0], &h->id, sizeof(h->id));
+	n = h->pid < 0 ? -1 : read(ready[0], ids, depth * sizeof(ids[0]));
 	close(ready[0]);
-	if (n != sizeof(h->id)) {
+	if (n != (ssize_t)(depth * sizeof(ids[0]))) {
 		close(h->go);
 		if (h->pid > 0)
 			waitpid(h->pid, NULL, 0);
 		return -1;
 	}
+	h->id = ids[depth - 1];
+	if (chain)
+		memcpy(chain, ids, depth * sizeof(ids[0]));
 	return 0;
+}
+
+static int start_holder(struct holder *h, int depth)
+{
+	return start_holder_chain(h, depth, NULL);
 }
 
 /* Lets the holder exit and reaps it: its exit status, 0 when all went well. */
@@ -316,24 +331,34 @@ TEST_F(nsfs, userns_is_the_owning_user_namespace)
 	close(fd);
 }
 
+/*
+ * The parent of a session is the session its creator was in: here the
+ * test's own (a fresh one), which a child process creates a session in.
+ * NS_GET_PARENT of the child's session gives the caller's own session.
+ */
 TEST_F(nsfs, parent_is_the_creators_session)
 {
+	struct holder h;
 	int oldfd, fd, pfd;
 
+	ASSERT_EQ(0, prctl(PR_SET_AGENT_NS, 0, 0, 0, 0));
 	oldfd = open_self_ns();
 	ASSERT_GE(oldfd, 0);
-	ASSERT_EQ(0, prctl(PR_SET_AGENT_NS, 0, 0, 0, 0));
-	fd = open_self_ns();
+	ASSERT_EQ(0, start_holder(&h, 1));
+	fd = open_ns(h.pid);
 	ASSERT_GE(fd, 0);
 	EXPECT_NE(fd_inum(oldfd), fd_inum(fd));
 	pfd = ioctl(fd, NS_GET_PARENT);
-	ASSERT_GE(pfd, 0);
+	ASSERT_GE(pfd, 0) {
+		TH_LOG("NS_GET_PARENT of a child session: %s", strerror(errno));
+	}
 	EXPECT_EQ(fd_inum(oldfd), fd_inum(pfd));
 	EXPECT_EQ(ns_id(oldfd), ns_id(pfd));
 	EXPECT_EQ(AGENT_NS_TYPE, ioctl(pfd, NS_GET_NSTYPE));
 	close(pfd);
 	close(fd);
 	close(oldfd);
+	EXPECT_EQ(0, stop_holder(&h));
 }
 
 #ifndef FD_NSFS_ROOT
@@ -455,35 +480,112 @@ TEST_F(nsfs, initial_session_has_no_parent)
 	close(fd);
 }
 
+/*
+ * From the initial session every chain can be walked up: NS_GET_PARENT
+ * from the bottom of a child process's 3-deep chain gives each session
+ * above it in turn, then the initial session (pid 1's), whose parent is
+ * EPERM.
+ */
 TEST_F(nsfs, parent_chain_ends_at_the_initial_session)
 {
-	ino_t inum[4];
+	__u64 chain[3];
+	struct holder h;
 	int fd, pfd;
 
 	if (!in_initial_session())
 		SKIP(return, "runner is not in the initial session");
-	inum[0] = path_inum("/proc/self/ns/agent");
-	for (int i = 1; i <= 3; i++) {
-		ASSERT_EQ(0, prctl(PR_SET_AGENT_NS, 0, 0, 0, 0));
-		inum[i] = path_inum("/proc/self/ns/agent");
-		ASSERT_NE(inum[i - 1], inum[i]);
-	}
-	fd = open_self_ns();
+	ASSERT_EQ(0, start_holder_chain(&h, 3, chain));
+	fd = open_ns(h.pid);
 	ASSERT_GE(fd, 0);
-	for (int i = 2; i >= 0; i--) {
+	EXPECT_EQ(chain[2], ns_id(fd));
+	for (int i = 1; i >= -1; i--) {
 		pfd = ioctl(fd, NS_GET_PARENT);
 		ASSERT_GE(pfd, 0) {
-			TH_LOG("NS_GET_PARENT of depth %d: %s", i + 1,
+			TH_LOG("NS_GET_PARENT of depth %d: %s", i + 2,
 			       strerror(errno));
 		}
-		EXPECT_EQ(inum[i], fd_inum(pfd));
 		close(fd);
 		fd = pfd;
+		if (i >= 0)
+			EXPECT_EQ(chain[i], ns_id(fd));
 	}
 	EXPECT_EQ(AGENT_NS_INIT_INO, fd_inum(fd));
+	EXPECT_EQ(path_inum("/proc/1/ns/agent"), fd_inum(fd));
+	EXPECT_EQ(AGENT_NS_INIT_ID, ns_id(fd));
 	EXPECT_EQ(-1, ioctl(fd, NS_GET_PARENT));
 	EXPECT_EQ(EPERM, errno);
 	close(fd);
+	EXPECT_EQ(0, stop_holder(&h));
+}
+
+/*
+ * Inside a session A, NS_GET_PARENT hands out A and the sessions below it
+ * only, as for pid namespaces: of C, below B below A (a child process's
+ * chain), B; of B, A (the caller's own session); of A, EPERM, its parent
+ * is above the caller, through /proc/self/ns/agent or the descriptor the
+ * walk gave.
+ */
+TEST_F(nsfs, parent_is_given_down_to_the_callers_session_only)
+{
+	int afd, bfd, cfd, pfd;
+	__u64 chain[2];
+	struct holder h;
+
+	ASSERT_EQ(0, prctl(PR_SET_AGENT_NS, 0, 0, 0, 0));
+	afd = open_self_ns();
+	ASSERT_GE(afd, 0);
+	ASSERT_EQ(0, start_holder_chain(&h, 2, chain));
+	cfd = open_ns(h.pid);
+	ASSERT_GE(cfd, 0);
+	ASSERT_EQ(chain[1], ns_id(cfd));
+	bfd = ioctl(cfd, NS_GET_PARENT);
+	ASSERT_GE(bfd, 0) {
+		TH_LOG("NS_GET_PARENT of C: %s", strerror(errno));
+	}
+	EXPECT_EQ(chain[0], ns_id(bfd));
+	pfd = ioctl(bfd, NS_GET_PARENT);
+	ASSERT_GE(pfd, 0) {
+		TH_LOG("NS_GET_PARENT of B: %s", strerror(errno));
+	}
+	EXPECT_EQ(path_inum("/proc/self/ns/agent"), fd_inum(pfd));
+	EXPECT_EQ(fd_inum(afd), fd_inum(pfd));
+	EXPECT_EQ(ns_id(afd), ns_id(pfd));
+	EXPECT_EQ(-1, ioctl(afd, NS_GET_PARENT));
+	EXPECT_EQ(EPERM, errno);
+	EXPECT_EQ(-1, ioctl(pfd, NS_GET_PARENT));
+	EXPECT_EQ(EPERM, errno);
+	close(pfd);
+	close(bfd);
+	close(cfd);
+	close(afd);
+	EXPECT_EQ(0, stop_holder(&h));
+}
+
+/*
+ * Inside B, a child of A: NS_GET_PARENT of B, the caller's own session, is
+ * EPERM (A is above it), and so is that of A, whose parent is higher
+ * still.  The caller is root, which may setns(2) to A: the rule is about
+ * where the caller is, not its privilege.
+ */
+TEST_F(nsfs, parent_of_the_callers_own_session_is_eperm)
+{
+	int afd, bfd;
+
+	ASSERT_EQ(0, prctl(PR_SET_AGENT_NS, 0, 0, 0, 0));
+	afd = open_self_ns();
+	ASSERT_GE(afd, 0);
+	ASSERT_EQ(0, prctl(PR_SET_AGENT_NS, 0, 0, 0, 0));
+	bfd = open_self_ns();
+	ASSERT_GE(bfd, 0);
+	EXPECT_EQ(-1, ioctl(bfd, NS_GET_PARENT));
+	EXPECT_EQ(EPERM, errno);
+	EXPECT_EQ(-1, ioctl(afd, NS_GET_PARENT));
+	EXPECT_EQ(EPERM, errno);
+	/* It can still go back to A through a descriptor it kept. */
+	ASSERT_EQ(0, setns(afd, 0));
+	EXPECT_EQ(fd_inum(afd), path_inum("/proc/self/ns/agent"));
+	close(bfd);
+	close(afd);
 }
 
 TEST_F(nsfs, ids_are_unique_and_the_initial_id_is_nine)
@@ -822,16 +924,20 @@ TEST_F(nsfs, root_enters_a_descendant_session)
 	fd = open_ns(h.pid);
 	ASSERT_GE(fd, 0);
 	ASSERT_EQ(0, read_pid_session(h.pid, want));
+	/* From S1, the parent of the descendant is S1. */
+	pfd = ioctl(fd, NS_GET_PARENT);
+	ASSERT_GE(pfd, 0);
+	EXPECT_EQ(s1, fd_inum(pfd));
+	close(pfd);
 
 	ASSERT_EQ(0, setns(fd, 0));
 	ASSERT_EQ(0, read_session("self", now));
 	EXPECT_STREQ(want, now);
 	EXPECT_EQ(h.id, self_ns_id());
 	EXPECT_EQ(fd_inum(fd), path_inum("/proc/self/ns/agent"));
-	pfd = ioctl(fd, NS_GET_PARENT);
-	ASSERT_GE(pfd, 0);
-	EXPECT_EQ(s1, fd_inum(pfd));
-	close(pfd);
+	/* Entered, S1 is above the caller: no descriptor of it. */
+	EXPECT_EQ(-1, ioctl(fd, NS_GET_PARENT));
+	EXPECT_EQ(EPERM, errno);
 	close(fd);
 	EXPECT_EQ(0, stop_holder(&h));
 }

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The agent namespace permission matrix: who may create sessions, set
- * their intent and limits, read other tasks' counters and ids, and move
- * between sessions with setns(2).  One test per cell of the table in
+ * their intent and limits, read other tasks' counters, intent tags and
+ * ids, get a descriptor of their session's parent, and move between
+ * sessions with setns(2).  One test per cell of the table in
  * Documentation/admin-guide/agent-namespaces.rst, "Permission matrix",
  * named <row>__<column>.  The harness runs every test in a process of its
  * own, which takes the column's credentials itself, so that no cell sees
@@ -52,6 +53,7 @@
 #define KEEP_CREDS	((uid_t)-1)
 #define ZERO_ID		"00000000000000000000000000000000"
 #define TAG		"perm-matrix"
+#define P_TAG		"supervisor"	/* the tag some tests give P */
 #define MAX_HOLDERS	8
 
 enum caller { UNPRIVILEGED, NO_NEW_PRIVS, USERNS_ROOT, ROOT, OTHER };
@@ -202,6 +204,39 @@ static int holder_gos[MAX_HOLDERS], nr_holders;
 #define SET_LIMITS	0x2	/* and sets base_limits on it */
 /* It first waits for holder_join_userns(), then joins its parent's user namespace. */
 #define LATE_USERNS	0x4
+#define SET_TAG		0x8	/* it sets the tag TAG on its session */
+/* Let go, it exits with 19 unless its own agent_intent reads TAG. */
+#define CHECK_TAG	0x10
+
+/*
+ * Reads an agent_intent file through @fd, which it closes: 0 when it reads
+ * as @want and a newline, else -errno of read(2) (-EPROTO: something else).
+ */
+static int read_intent_fd(int fd, const char *want)
+{
+	char buf[AGENT_NS_INTENT_MAX + 2] = "", line[AGENT_NS_INTENT_MAX + 2];
+	ssize_t n;
+
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	close(fd);
+	buf[n] = '\0';
+	snprintf(line, sizeof(line), "%s\n", want);
+	return strcmp(buf, line) ? -EPROTO : 0;
+}
+
+/* The agent_intent file @path: as read_intent_fd(), or -errno of open(2). */
+static int read_intent_file(const char *path, const char *want)
+{
+	int fd = open(path, O_RDONLY);
+
+	return fd < 0 ? -errno : read_intent_fd(fd, want);
+}
 
 /*
  * Forks a holder that takes uid @uid (with no_new_privs, dumpable;
@@ -254,11 +289,16 @@ static int holder_start(struct holder *h, uid_t uid, int flags)
 			_exit(11);
 		if ((flags & SET_LIMITS) && set_limits(&base_limits))
 			_exit(12);
+		if ((flags & SET_TAG) && prctl(PR_SET_AGENT_INTENT_TAG, TAG, 0, 0, 0))
+			_exit(18);
 		if (read_session("self", id))
 			_exit(13);
 		if (write(ready[1], id, sizeof(id)) != sizeof(id))
 			_exit(14);
 		n = read(go[0], &c, 1);
+		if (n == 0 && (flags & CHECK_TAG) &&
+		    read_intent_file("/proc/self/agent_intent", TAG))
+			_exit(19);
 		_exit(n == 0 ? 0 : 15);
 	}
 	close(ready[1]);
@@ -317,6 +357,14 @@ static int open_ns_of(pid_t pid)
 
 	snprintf(path, sizeof(path), "/proc/%d/ns/agent", pid);
 	fd = open(path, O_RDONLY);
+	return fd < 0 ? -errno : fd;
+}
+
+/* open(2) of /proc/self/ns/agent: a descriptor, or -errno. */
+static int self_ns_fd(void)
+{
+	int fd = open("/proc/self/ns/agent", O_RDONLY);
+
 	return fd < 0 ? -errno : fd;
 }
 
@@ -547,6 +595,26 @@ static void expect_counters(struct __test_metadata *_metadata, pid_t pid,
 	}
 }
 
+/*
+ * /proc/@pid/agent_intent and /proc/@pid/task/@pid/agent_intent: @err, or
+ * 0 for @want and a newline.
+ */
+static void expect_intent_of(struct __test_metadata *_metadata, pid_t pid,
+			     const char *want, int err)
+{
+	char path[2][80];
+	int ret;
+
+	snprintf(path[0], sizeof(path[0]), "/proc/%d/agent_intent", pid);
+	snprintf(path[1], sizeof(path[1]), "/proc/%d/task/%d/agent_intent", pid, pid);
+	for (int i = 0; i < 2; i++) {
+		ret = read_intent_file(path[i], want);
+		EXPECT_EQ(err, ret) {
+			TH_LOG("%s: %s", path[i], ret ? strerror(-ret) : "readable");
+		}
+	}
+}
+
 /* /proc/@pid/agent_session: @err, or 0 for @want. */
 static void expect_session_id(struct __test_metadata *_metadata, pid_t pid,
 			      const char *want, int err)
@@ -731,23 +799,19 @@ TEST(set_intent__root)
 	expect_intent(_metadata, 0);
 }
 
-/* In uid 1000's session: uid 1000's task sees the new tag. */
+/*
+ * In uid 1000's session: uid 1000's task sees the new tag in its own
+ * /proc/PID/agent_intent (CHECK_TAG).  uid 1001 reads the tag in its own
+ * process's file, not in uid 1000's task's (row read_intent).
+ */
 TEST(set_intent__other_uid)
 {
-	char path[64], buf[AGENT_NS_INTENT_MAX + 2] = "";
 	struct holder owner;
-	ssize_t n;
-	int fd;
 
-	other_uid_in_owner_session(_metadata, &owner, 0);
+	other_uid_in_owner_session(_metadata, &owner, CHECK_TAG);
 	expect_intent(_metadata, 0);
-	snprintf(path, sizeof(path), "/proc/%d/agent_intent", owner.pid);
-	fd = open(path, O_RDONLY);
-	ASSERT_LE(0, fd);
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	EXPECT_EQ((ssize_t)strlen(TAG "\n"), n);
-	EXPECT_STREQ(TAG "\n", buf);
+	expect_intent_of(_metadata, getpid(), TAG, 0);
+	expect_intent_of(_metadata, owner.pid, TAG, -EACCES);
 	EXPECT_EQ(0, holder_stop(&owner));
 }
 
@@ -919,6 +983,183 @@ TEST(read_counters__other_uid)
 }
 
 /*
+ * The modes of the per-task files, of the process and of its thread:
+ * agent_counters and agent_intent are private (0400, plus the ptrace
+ * check of the read rows), agent_session is for everyone (0444).
+ */
+TEST(proc_file_modes)
+{
+	static const char * const dirs[] = { "/proc/self", "/proc/self/task/%d", "/proc/1" };
+	static const struct {
+		const char *name;
+		mode_t mode;
+	} files[] = {
+		{ "agent_counters", S_IFREG | 0400 },
+		{ "agent_intent", S_IFREG | 0400 },
+		{ "agent_session", S_IFREG | 0444 },
+	};
+	char dir[64], path[128];
+	struct stat st;
+
+	for (int d = 0; d < 3; d++) {
+		snprintf(dir, sizeof(dir), dirs[d], gettid());
+		for (int f = 0; f < 3; f++) {
+			snprintf(path, sizeof(path), "%s/%s", dir, files[f].name);
+			ASSERT_EQ(0, stat(path, &st)) {
+				TH_LOG("stat %s: %s", path, strerror(errno));
+			}
+			EXPECT_EQ(files[f].mode, st.st_mode) {
+				TH_LOG("%s: mode 0%o", path, st.st_mode);
+			}
+		}
+	}
+}
+
+/*
+ * Row read_intent: /proc/PID/agent_intent.  Any task of a session sets its
+ * tag, so the file is as private as agent_counters (mode 0400 and
+ * PTRACE_MODE_READ_FSCREDS access to the task): EACCES from open(2) or
+ * read(2) otherwise.  The targets are as in read_counters, tagged TAG, and
+ * in the first three columns also a root task in the caller's own session,
+ * P, tagged P_TAG; the caller's own process is always readable.
+ */
+TEST(read_intent__unprivileged)
+{
+	struct holder t, mate;
+
+	supervisor_session(_metadata, false);
+	ASSERT_EQ(0, prctl(PR_SET_AGENT_INTENT_TAG, P_TAG, 0, 0, 0));
+	ASSERT_EQ(0, holder_start(&t, NOBODY, NEW_SESSION | SET_TAG));
+	ASSERT_EQ(0, holder_start(&mate, KEEP_CREDS, 0));
+	become(_metadata, UNPRIVILEGED);
+	expect_intent_of(_metadata, getpid(), P_TAG, 0);
+	expect_intent_of(_metadata, t.pid, TAG, 0);
+	expect_intent_of(_metadata, mate.pid, P_TAG, -EACCES);
+	/* A task of another uid in another session: root's. */
+	expect_intent_of(_metadata, getppid(), "", -EACCES);
+	EXPECT_EQ(0, holder_stop(&mate));
+	EXPECT_EQ(0, holder_stop(&t));
+}
+
+TEST(read_intent__no_new_privs)
+{
+	struct holder t, mate;
+
+	supervisor_session(_metadata, false);
+	ASSERT_EQ(0, prctl(PR_SET_AGENT_INTENT_TAG, P_TAG, 0, 0, 0));
+	ASSERT_EQ(0, holder_start(&t, NOBODY, NEW_SESSION | SET_TAG));
+	ASSERT_EQ(0, holder_start(&mate, KEEP_CREDS, 0));
+	become(_metadata, NO_NEW_PRIVS);
+	expect_intent_of(_metadata, getpid(), P_TAG, 0);
+	expect_intent_of(_metadata, t.pid, TAG, 0);
+	expect_intent_of(_metadata, mate.pid, P_TAG, -EACCES);
+	EXPECT_EQ(0, holder_stop(&mate));
+	EXPECT_EQ(0, holder_stop(&t));
+}
+
+/*
+ * A task of the same uid outside its user namespace: the file opens (the
+ * caller's uid owns it), the read is refused (ptrace access needs
+ * CAP_SYS_PTRACE in the target's user namespace).  One inside it: read.
+ */
+TEST(read_intent__userns_root)
+{
+	struct holder outside, inside, mate;
+
+	supervisor_session(_metadata, false);
+	ASSERT_EQ(0, prctl(PR_SET_AGENT_INTENT_TAG, P_TAG, 0, 0, 0));
+	ASSERT_EQ(0, holder_start(&outside, NOBODY, NEW_SESSION | SET_TAG));
+	ASSERT_EQ(0, holder_start(&mate, KEEP_CREDS, 0));
+	if (!become(_metadata, USERNS_ROOT))
+		return;
+	ASSERT_EQ(0, holder_start(&inside, KEEP_CREDS, NEW_SESSION | SET_TAG));
+	expect_intent_of(_metadata, getpid(), P_TAG, 0);
+	expect_intent_of(_metadata, outside.pid, TAG, -EACCES);
+	expect_intent_of(_metadata, inside.pid, TAG, 0);
+	expect_intent_of(_metadata, mate.pid, P_TAG, -EACCES);
+	EXPECT_EQ(0, holder_stop(&inside));
+	EXPECT_EQ(0, holder_stop(&mate));
+	EXPECT_EQ(0, holder_stop(&outside));
+}
+
+/* Every task's, pid 1's too (the initial session has no tag). */
+TEST(read_intent__root)
+{
+	struct holder t;
+
+	supervisor_session(_metadata, false);
+	ASSERT_EQ(0, holder_start(&t, OWNER_UID, NEW_SESSION | SET_TAG));
+	become(_metadata, ROOT);
+	expect_intent_of(_metadata, t.pid, TAG, 0);
+	expect_intent_of(_metadata, 1, "", 0);
+	EXPECT_EQ(0, holder_stop(&t));
+}
+
+/*
+ * uid 1000's task in another session and in the caller's own session
+ * (uid 1000's, tagged TAG): both refused.  Its own process: read.
+ */
+TEST(read_intent__other_uid)
+{
+	struct holder t, owner;
+
+	supervisor_session(_metadata, false);
+	ASSERT_EQ(0, holder_start(&t, OWNER_UID, NEW_SESSION | SET_TAG));
+	ASSERT_EQ(0, holder_start(&owner, OWNER_UID, NEW_SESSION | SET_TAG));
+	ASSERT_EQ(0, enter_session_of(owner.pid));
+	ASSERT_EQ(0, drop_for(OTHER));
+	expect_intent_of(_metadata, getpid(), TAG, 0);
+	expect_intent_of(_metadata, t.pid, TAG, -EACCES);
+	expect_intent_of(_metadata, owner.pid, TAG, -EACCES);
+	EXPECT_EQ(0, holder_stop(&owner));
+	EXPECT_EQ(0, holder_stop(&t));
+}
+
+/*
+ * The finding behind the rule: any member sets the tag, so a file every
+ * user could read let a member publish text to all of them.  Root reads
+ * every task's.  uid 1000 reads its own process's and that of its own
+ * other task; not that of a root task in another session, nor in its own
+ * session, nor pid 1's: open(2) is refused (mode 0400, root's file), and
+ * so is read(2) through a descriptor root opened before (the ptrace
+ * check).  agent_session stays readable by everyone.
+ */
+TEST(read_intent__uid_1000_and_root_tasks)
+{
+	struct holder mate, other, own;
+	char path[64], p_id[33];
+	int fd;
+
+	supervisor_session(_metadata, false);
+	ASSERT_EQ(0, prctl(PR_SET_AGENT_INTENT_TAG, P_TAG, 0, 0, 0));
+	ASSERT_EQ(0, read_session("self", p_id));
+	ASSERT_EQ(0, holder_start(&mate, KEEP_CREDS, 0));
+	ASSERT_EQ(0, holder_start(&other, KEEP_CREDS, NEW_SESSION | SET_TAG));
+	ASSERT_EQ(0, holder_start(&own, OWNER_UID, NEW_SESSION | SET_TAG));
+	expect_intent_of(_metadata, getpid(), P_TAG, 0);
+	expect_intent_of(_metadata, mate.pid, P_TAG, 0);
+	expect_intent_of(_metadata, other.pid, TAG, 0);
+	expect_intent_of(_metadata, own.pid, TAG, 0);
+	expect_intent_of(_metadata, 1, "", 0);
+	snprintf(path, sizeof(path), "/proc/%d/agent_intent", mate.pid);
+	fd = open(path, O_RDONLY);
+	ASSERT_LE(0, fd);
+
+	ASSERT_EQ(0, drop_to(OWNER_UID));
+	expect_intent_of(_metadata, getpid(), P_TAG, 0);
+	expect_intent_of(_metadata, own.pid, TAG, 0);
+	expect_intent_of(_metadata, mate.pid, P_TAG, -EACCES);
+	expect_intent_of(_metadata, other.pid, TAG, -EACCES);
+	expect_intent_of(_metadata, 1, "", -EACCES);
+	EXPECT_EQ(-EACCES, read_intent_fd(fd, P_TAG));
+	expect_session_id(_metadata, mate.pid, p_id, 0);
+	expect_session_id(_metadata, other.pid, other.id, 0);
+	EXPECT_EQ(0, holder_stop(&own));
+	EXPECT_EQ(0, holder_stop(&other));
+	EXPECT_EQ(0, holder_stop(&mate));
+}
+
+/*
  * Row read_session_id: /proc/PID/agent_session (mode 0444) of a task in
  * another session, the targets as in read_counters; pid 1 too.
  */
@@ -1067,32 +1308,109 @@ TEST(setns_into_session__other_uid)
 }
 
 /*
- * Row setns_to_parent: from a child session back to its parent, through
- * NS_GET_PARENT, which any task may use on its own session.  Leaving needs
- * CAP_SYS_ADMIN over the owner of the session left, entering over the
- * parent's.
+ * Row get_parent_of_own_session: NS_GET_PARENT on the caller's own
+ * session's file.  As for pid namespaces, no descriptor of a session above
+ * the caller's own is handed out, whatever its privilege: EPERM.  The
+ * callers are where the setns_to_parent row has them.
+ */
+static void expect_no_parent(struct __test_metadata *_metadata)
+{
+	int fd = parent_ns_fd();
+
+	EXPECT_EQ(-EPERM, fd) {
+		TH_LOG("NS_GET_PARENT of its own session: %s",
+		       fd < 0 ? strerror(-fd) : "a descriptor");
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+/* In a child of the supervisor's session that root created and put it in. */
+TEST(get_parent_of_own_session__unprivileged)
+{
+	supervisor_session(_metadata, false);
+	ASSERT_EQ(0, prctl(PR_SET_AGENT_NS, 0, 0, 0, 0));
+	become(_metadata, UNPRIVILEGED);
+	expect_no_parent(_metadata);
+}
+
+/* In the supervisor's session, then in the session it created itself. */
+TEST(get_parent_of_own_session__no_new_privs)
+{
+	supervisor_session(_metadata, false);
+	become(_metadata, NO_NEW_PRIVS);
+	expect_no_parent(_metadata);
+	ASSERT_EQ(0, prctl(PR_SET_AGENT_NS, 0, 0, 0, 0));
+	expect_no_parent(_metadata);
+}
+
+/* In a session its user namespace owns, then in one below that. */
+TEST(get_parent_of_own_session__userns_root)
+{
+	supervisor_session(_metadata, false);
+	if (!become(_metadata, USERNS_ROOT))
+		return;
+	ASSERT_EQ(0, prctl(PR_SET_AGENT_NS, 0, 0, 0, 0));
+	expect_no_parent(_metadata);
+	ASSERT_EQ(0, prctl(PR_SET_AGENT_NS, 0, 0, 0, 0));
+	expect_no_parent(_metadata);
+}
+
+/* Even root, which may setns(2) to the parent (row setns_to_parent). */
+TEST(get_parent_of_own_session__root)
+{
+	supervisor_session(_metadata, false);
+	ASSERT_EQ(0, prctl(PR_SET_AGENT_NS, 0, 0, 0, 0));
+	become(_metadata, ROOT);
+	expect_no_parent(_metadata);
+}
+
+/* In uid 1000's session, then in the session it created below it. */
+TEST(get_parent_of_own_session__other_uid)
+{
+	struct holder owner;
+
+	other_uid_in_owner_session(_metadata, &owner, 0);
+	expect_no_parent(_metadata);
+	ASSERT_EQ(0, prctl(PR_SET_AGENT_NS, 0, 0, 0, 0));
+	expect_no_parent(_metadata);
+	EXPECT_EQ(0, holder_stop(&owner));
+}
+
+/*
+ * Row setns_to_parent: from a child session back to its parent, through a
+ * descriptor of the parent that the caller opened (/proc/self/ns/agent)
+ * before it created or was put in the child: NS_GET_PARENT gives none
+ * (row get_parent_of_own_session).  Leaving needs CAP_SYS_ADMIN over the
+ * owner of the session left, entering over the parent's.
  */
 TEST(setns_to_parent__unprivileged)
 {
 	char parent[33];
+	int pfd;
 
 	supervisor_session(_metadata, false);
 	ASSERT_EQ(0, read_session("self", parent));
+	pfd = self_ns_fd();
+	ASSERT_LE(0, pfd);
 	ASSERT_EQ(0, prctl(PR_SET_AGENT_NS, 0, 0, 0, 0));
 	become(_metadata, UNPRIVILEGED);
-	expect_setns(_metadata, parent_ns_fd(), -EPERM, parent);
+	expect_setns(_metadata, pfd, -EPERM, parent);
 }
 
 /* From the session it created itself. */
 TEST(setns_to_parent__no_new_privs)
 {
 	char parent[33];
+	int pfd;
 
 	supervisor_session(_metadata, false);
 	ASSERT_EQ(0, read_session("self", parent));
 	become(_metadata, NO_NEW_PRIVS);
+	pfd = self_ns_fd();
+	ASSERT_LE(0, pfd);
 	ASSERT_EQ(0, prctl(PR_SET_AGENT_NS, 0, 0, 0, 0));
-	expect_setns(_metadata, parent_ns_fd(), -EPERM, parent);
+	expect_setns(_metadata, pfd, -EPERM, parent);
 }
 
 /*
@@ -1102,41 +1420,53 @@ TEST(setns_to_parent__no_new_privs)
 TEST(setns_to_parent__userns_root)
 {
 	char parent[33], own[33];
+	int pfd, ofd;
 
 	supervisor_session(_metadata, false);
 	ASSERT_EQ(0, read_session("self", parent));
 	if (!become(_metadata, USERNS_ROOT))
 		return;
+	pfd = self_ns_fd();
+	ASSERT_LE(0, pfd);
 	ASSERT_EQ(0, prctl(PR_SET_AGENT_NS, 0, 0, 0, 0));
 	ASSERT_EQ(0, read_session("self", own));
-	expect_setns(_metadata, parent_ns_fd(), -EPERM, parent);
+	expect_setns(_metadata, pfd, -EPERM, parent);
+	ofd = self_ns_fd();
+	ASSERT_LE(0, ofd);
 	ASSERT_EQ(0, prctl(PR_SET_AGENT_NS, 0, 0, 0, 0));
-	expect_setns(_metadata, parent_ns_fd(), 0, own);
+	expect_setns(_metadata, ofd, 0, own);
 }
 
 TEST(setns_to_parent__root)
 {
 	char parent[33];
+	int pfd;
 
 	supervisor_session(_metadata, false);
 	ASSERT_EQ(0, read_session("self", parent));
+	pfd = self_ns_fd();
+	ASSERT_LE(0, pfd);
 	ASSERT_EQ(0, prctl(PR_SET_AGENT_NS, 0, 0, 0, 0));
 	become(_metadata, ROOT);
-	expect_setns(_metadata, parent_ns_fd(), 0, parent);
+	expect_setns(_metadata, pfd, 0, parent);
 }
 
 /*
  * From its own session back to uid 1000's, its parent: the namespace file
- * of uid 1000's task is EACCES, NS_GET_PARENT's descriptor EPERM.
+ * of uid 1000's task is EACCES, the descriptor it opened of that session
+ * while it was in it EPERM.
  */
 TEST(setns_to_parent__other_uid)
 {
 	struct holder owner;
+	int pfd;
 
 	other_uid_in_owner_session(_metadata, &owner, 0);
+	pfd = self_ns_fd();
+	ASSERT_LE(0, pfd);
 	ASSERT_EQ(0, prctl(PR_SET_AGENT_NS, 0, 0, 0, 0));
 	expect_open_ns(_metadata, owner.pid, -EACCES);
-	expect_setns(_metadata, parent_ns_fd(), -EPERM, owner.id);
+	expect_setns(_metadata, pfd, -EPERM, owner.id);
 	EXPECT_EQ(0, holder_stop(&owner));
 }
 

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,41 +88,182 @@ static unsigned long long now_ms(void)
 	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
 }
 
-/* A session older than max_lifetime is killed by the next reaper tick. */
-TEST(reaper_kills_sessions_past_max_lifetime)
+static unsigned long long boottime_ns(void)
 {
-	long lifetime = read_long(MAX_LIFETIME), interval = read_long(REAP_INTERVAL);
-	unsigned long long t0, t1;
-	int status;
-	pid_t old, young;
+	struct timespec ts;
 
-	ASSERT_EQ(86400, lifetime);
-	ASSERT_EQ(60, interval);
-	old = fork();
-	ASSERT_GE(old, 0);
-	if (old == 0) {
-		if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0))
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+#define ZERO_ID		"00000000000000000000000000000000"
+#define MS		1000000ULL
+
+/* Whether the runner is in the initial session, which no lifetime ends. */
+static bool in_initial_session(void)
+{
+	char id[33];
+
+	return !read_session("self", id) && !strcmp(id, ZERO_ID);
+}
+
+/*
+ * Waits, until CLOCK_BOOTTIME reads @until_ms, for @pid to end: the time
+ * it was reaped (now_ms()) with its wait status in @status; or 0 if it
+ * still runs at @until_ms (it is then killed and reaped) or is no child.
+ */
+static unsigned long long reaped_at(pid_t pid, int *status, unsigned long long until_ms)
+{
+	pid_t r;
+
+	for (;;) {
+		r = waitpid(pid, status, WNOHANG);
+		if (r == pid)
+			return now_ms();
+		if (r < 0 || now_ms() > until_ms)
+			break;
+		usleep(2000);
+	}
+	if (r == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	return 0;
+}
+
+/*
+ * /dev/kmsg, positioned after the last record, so that kmsg_read() sees
+ * only what the kernel logs from now on: a descriptor, or -errno.
+ */
+static int kmsg_open(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+
+	if (fd < 0)
+		return -errno;
+	if (lseek(fd, 0, SEEK_END) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* Appends the records @fd has not read yet to @log (@size bytes, a string). */
+static void kmsg_read(int fd, char *log, size_t size)
+{
+	size_t len = strlen(log);
+	char rec[8192];
+	ssize_t n;
+
+	for (;;) {
+		n = read(fd, rec, sizeof(rec));
+		if (n < 0 && errno == EPIPE)
+			continue;	/* overwritten before we read them */
+		if (n <= 0 || len + n >= size)
+			break;
+		memcpy(log + len, rec, n);
+		len += n;
+	}
+	log[len] = '\0';
+}
+
+/* How many times @needle occurs in @log. */
+static int occurrences(const char *log, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = strstr(log, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+/* The kernel log line of the reaper's kill of session @id (its start). */
+static void reaped_line(char *buf, size_t size, const char *id)
+{
+	snprintf(buf, size, "agent_ns: session %s outlived kernel.agent_ns.max_lifetime", id);
+}
+
+/*
+ * Forks a child that creates a session of its own and stays there @secs
+ * seconds, then exits 0; with @secs 0, until it is killed.  It dies with
+ * the test process.  Its session id in @id; its pid, or -1 when it failed.
+ */
+static pid_t session_child(char id[33], unsigned int secs)
+{
+	int ready[2];
+	char who[16], c;
+	pid_t pid;
+
+	if (pipe(ready))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		close(ready[0]);
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) ||
+		    prctl(PR_SET_AGENT_NS, 0, 0, 0, 0))
 			_exit(1);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(2);
+		if (secs) {
+			sleep(secs);
+			_exit(0);
+		}
 		for (;;)
 			pause();
 	}
-	sleep(2);
-	young = fork();
-	ASSERT_GE(young, 0);
-	if (young == 0) {
-		if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0))
-			_exit(1);
-		sleep(3);
-		_exit(0);
+	close(ready[1]);
+	if (pid > 0 && read(ready[0], &c, 1) != 1) {
+		waitpid(pid, NULL, 0);
+		pid = -1;
 	}
+	close(ready[0]);
+	snprintf(who, sizeof(who), "%d", pid);
+	if (pid > 0 && read_session(who, id)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		pid = -1;
+	}
+	return pid;
+}
+
+/*
+ * A session older than max_lifetime is killed by the next reaper tick, and
+ * the kernel logs one line for it that names it: "agent_ns: session <id>
+ * outlived kernel.agent_ns.max_lifetime".  The lifetime is off (0) by
+ * default.
+ */
+TEST(reaper_kills_sessions_past_max_lifetime)
+{
+	long lifetime = read_long(MAX_LIFETIME), interval = read_long(REAP_INTERVAL);
+	char old_id[33], young_id[33], line[128];
+	static char log[1 << 16];
+	unsigned long long t0, t1;
+	int status, kmsg;
+	pid_t old, young;
+
+	if (!in_initial_session())
+		SKIP(return, "the runner is in a session: a 2 s max_lifetime would kill it");
+	ASSERT_EQ(0, lifetime);
+	ASSERT_EQ(60, interval);
+	kmsg = kmsg_open();
+	ASSERT_LE(0, kmsg);
+	old = session_child(old_id, 0);
+	ASSERT_LT(0, old);
+	sleep(2);
+	young = session_child(young_id, 3);
+	ASSERT_LT(0, young);
 	t0 = now_ms();
 	/* The old session is 2 s old: a 2 s lifetime takes it, not the young one. */
-	ASSERT_EQ(0, write_long(MAX_LIFETIME, 2));
-	ASSERT_EQ(0, write_long(REAP_INTERVAL, 1));
-	ASSERT_EQ(old, waitpid(old, &status, 0));
-	t1 = now_ms();
+	EXPECT_EQ(0, write_long(MAX_LIFETIME, 2));
+	EXPECT_EQ(0, write_long(REAP_INTERVAL, 1));
+	t1 = reaped_at(old, &status, t0 + 10000);
 	write_long(MAX_LIFETIME, lifetime);
 	write_long(REAP_INTERVAL, interval);
+	ASSERT_NE(0, t1) {
+		TH_LOG("the old session still ran 10 s after the lifetime was lowered");
+	}
 	EXPECT_TRUE(WIFSIGNALED(status));
 	EXPECT_EQ(SIGKILL, WTERMSIG(status));
 	TH_LOG("reaped %llu ms after the lifetime was lowered", t1 - t0);
@@ -129,6 +271,13 @@ TEST(reaper_kills_sessions_past_max_lifetime)
 	ASSERT_EQ(young, waitpid(young, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
+	/* One line for the session the reaper killed, none for the other. */
+	kmsg_read(kmsg, log, sizeof(log));
+	close(kmsg);
+	reaped_line(line, sizeof(line), old_id);
+	EXPECT_EQ(1, occurrences(log, line));
+	reaped_line(line, sizeof(line), young_id);
+	EXPECT_EQ(0, occurrences(log, line));
 }
 
 /* user.max_agent_namespaces bounds the live sessions of a user. */
@@ -167,11 +316,277 @@ TEST(max_agent_namespaces_bounds_sessions)
 	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
+/*
+ * kernel.agent_ns.enabled=0 makes the feature inert: besides counting
+ * nothing (the disabled fixture), no budget acts and the reaper kills
+ * nothing; what came due meanwhile acts once it is 1 again.  The tests
+ * create their sessions first (PR_SET_AGENT_NS is EOPNOTSUPP while
+ * disabled).  They switch the whole feature off and lower the lifetime,
+ * so they run from the initial session only, and the parent puts every
+ * sysctl back whatever became of the test.
+ */
+FIXTURE(inert) {
+	long lifetime, interval;
+	bool set;
+};
+
+FIXTURE_SETUP(inert)
+{
+	if (read_long(ENABLED) != 1)
+		SKIP(return, "kernel.agent_ns.enabled is not 1");
+	if (!in_initial_session())
+		SKIP(return, "the runner is in a session: the tests lower max_lifetime to 1 s");
+	self->lifetime = read_long(MAX_LIFETIME);
+	self->interval = read_long(REAP_INTERVAL);
+	ASSERT_GE(self->lifetime, 0);
+	ASSERT_GT(self->interval, 0);
+	self->set = true;
+}
+
+FIXTURE_TEARDOWN_PARENT(inert)
+{
+	if (!self->set)
+		return;
+	write_long(ENABLED, 1);
+	write_long(MAX_LIFETIME, self->lifetime);
+	write_long(REAP_INTERVAL, self->interval);
+}
+
+/*
+ * A child in a session of its own that sets one elapsed-time limit, with
+ * the SIGKILL action, when told to, and then only waits.  It dies with
+ * the test process.
+ */
+struct agent {
+	pid_t pid;
+	int cmd;			/* the limit to set, in ns */
+	int rep;			/* its answers */
+	unsigned long long created;	/* CLOCK_BOOTTIME of its session's creation, ns */
+};
+
+/* Closes @a's pipes and, if it still runs, kills and reaps it. */
+static void agent_end(struct agent *a)
+{
+	close(a->cmd);
+	close(a->rep);
+	if (a->pid > 0 && waitpid(a->pid, NULL, WNOHANG) == 0) {
+		kill(a->pid, SIGKILL);
+		waitpid(a->pid, NULL, 0);
+	}
+}
+
+/* Starts @a; returns once its session exists: 0, or -1 if it failed. */
+static int agent_start(struct agent *a)
+{
+	int cmd[2], rep[2];
+
+	if (pipe(cmd))
+		return -1;
+	if (pipe(rep)) {
+		close(cmd[0]);
+		close(cmd[1]);
+		return -1;
+	}
+	a->pid = fork();
+	if (a->pid == 0) {
+		struct agent_ns_budget b = { .action = AGENT_NS_ACTION_SIGKILL };
+		unsigned long long t;
+		int err;
+
+		close(cmd[1]);
+		close(rep[0]);
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) ||
+		    prctl(PR_SET_AGENT_NS, 0, 0, 0, 0))
+			_exit(1);
+		/* elapsed_ns counts from the session's creation. */
+		t = boottime_ns() - counters().elapsed_ns;
+		if (write(rep[1], &t, sizeof(t)) != sizeof(t))
+			_exit(2);
+		if (read(cmd[0], &b.max_elapsed_ns, sizeof(b.max_elapsed_ns)) !=
+		    sizeof(b.max_elapsed_ns))
+			_exit(3);
+		err = prctl(PR_SET_AGENT_BUDGET_LIMITS, &b, sizeof(b), 0, 0) ? errno : 0;
+		if (write(rep[1], &err, sizeof(err)) != sizeof(err))
+			_exit(4);
+		for (;;)
+			pause();
+	}
+	close(cmd[0]);
+	close(rep[1]);
+	a->cmd = cmd[1];
+	a->rep = rep[0];
+	if (a->pid < 0 || read(a->rep, &a->created, sizeof(a->created)) != sizeof(a->created)) {
+		agent_end(a);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Has @a set an elapsed-time limit of @ns on its session: 0, or the errno
+ * of its prctl(2), or -1 with no answer.
+ */
+static int agent_set_elapsed(struct agent *a, unsigned long long ns)
+{
+	int err;
+
+	if (write(a->cmd, &ns, sizeof(ns)) != sizeof(ns) ||
+	    read(a->rep, &err, sizeof(err)) != sizeof(err))
+		return -1;
+	return err;
+}
+
+/* Sleeps until CLOCK_BOOTTIME reads @t (ns). */
+static void sleep_until(unsigned long long t)
+{
+	unsigned long long now = boottime_ns();
+
+	if (t > now)
+		usleep((t - now) / 1000);
+}
+
+/*
+ * Disabled, the reaper kills nothing and logs nothing: a session past a
+ * 1 s max_lifetime lives through three 1 s ticks.  Enabled again, the
+ * reaper SIGKILLs it within 2.5 s and logs it once.
+ */
+TEST_F(inert, reaper_kills_nothing_while_disabled)
+{
+	unsigned long long t0, t1;
+	static char log[1 << 16];
+	char id[33], line[128];
+	int status, kmsg;
+	pid_t pid;
+
+	kmsg = kmsg_open();
+	ASSERT_LE(0, kmsg);
+	pid = session_child(id, 0);
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(0, write_long(ENABLED, 0));
+	ASSERT_EQ(0, write_long(MAX_LIFETIME, 1));
+	ASSERT_EQ(0, write_long(REAP_INTERVAL, 1));
+	sleep(3);
+	ASSERT_EQ(0, waitpid(pid, &status, WNOHANG)) {
+		TH_LOG("the session's process ended while the feature was disabled");
+	}
+	reaped_line(line, sizeof(line), id);
+	kmsg_read(kmsg, log, sizeof(log));
+	EXPECT_EQ(0, occurrences(log, line));
+	t0 = now_ms();
+	ASSERT_EQ(0, write_long(ENABLED, 1));
+	t1 = reaped_at(pid, &status, t0 + 10000);
+	ASSERT_NE(0, t1) {
+		TH_LOG("the session still ran 10 s after enabled=1");
+	}
+	EXPECT_TRUE(WIFSIGNALED(status));
+	EXPECT_EQ(SIGKILL, WTERMSIG(status));
+	TH_LOG("reaped %llu ms after enabled=1", t1 - t0);
+	EXPECT_LE(t1 - t0, 2500);
+	/* Another tick with the lifetime still 1 s: still one line. */
+	usleep(1500 * 1000);
+	kmsg_read(kmsg, log, sizeof(log));
+	close(kmsg);
+	EXPECT_EQ(1, occurrences(log, line));
+}
+
+/*
+ * A 300 ms SIGKILL elapsed-time budget, armed while enabled: disabled
+ * before its deadline, it does not act (the agent is alive 1 s after the
+ * deadline); enabled again, the overdue budget acts at once, within
+ * 200 ms of the write.  The disabling write must land before the
+ * deadline: a try where it did not (a slow guest) is logged and redone,
+ * three tries at most.
+ */
+TEST_F(inert, elapsed_budget_waits_while_disabled)
+{
+	unsigned long long deadline = 0, off = 0, t0, t1, w0;
+	struct agent a;
+	int status;
+
+	for (int attempt = 1; attempt <= 3; attempt++) {
+		ASSERT_EQ(0, agent_start(&a));
+		ASSERT_EQ(0, agent_set_elapsed(&a, 300 * MS));
+		deadline = a.created + 300 * MS;
+		ASSERT_EQ(0, write_long(ENABLED, 0));
+		off = boottime_ns();
+		if (off < deadline)
+			break;
+		TH_LOG("try %d: disabled %llu us after the deadline", attempt,
+		       (off - deadline) / 1000);
+		ASSERT_EQ(0, write_long(ENABLED, 1));
+		agent_end(&a);
+	}
+	ASSERT_LT(off, deadline);
+	sleep_until(deadline + 1000 * MS);
+	ASSERT_EQ(0, waitpid(a.pid, &status, WNOHANG)) {
+		TH_LOG("the budget acted while the feature was disabled");
+	}
+	w0 = now_ms();
+	ASSERT_EQ(0, write_long(ENABLED, 1));
+	t0 = now_ms();
+	t1 = reaped_at(a.pid, &status, t0 + 5000);
+	agent_end(&a);
+	ASSERT_NE(0, t1) {
+		TH_LOG("the agent still ran 5 s after enabled=1");
+	}
+	EXPECT_TRUE(WIFSIGNALED(status));
+	EXPECT_EQ(SIGKILL, WTERMSIG(status));
+	TH_LOG("killed %llu ms after enabled=1 (the write took %llu ms)", t1 - t0, t0 - w0);
+	EXPECT_LE(t1 - t0, 200);
+}
+
+/*
+ * Budgets set while disabled do not act either: one whose deadline comes
+ * 300 ms after it is set, and one the session had already passed when it
+ * was set (which would act at once).  1 s after the later deadline both
+ * agents are alive; enabled again, both overdue budgets act within 200 ms
+ * of the write.
+ */
+TEST_F(inert, elapsed_budget_set_while_disabled_waits)
+{
+	unsigned long long deadline, t0, t1[2], w0;
+	struct agent a[2];
+	int status[2];
+
+	ASSERT_EQ(0, agent_start(&a[0]));
+	ASSERT_EQ(0, agent_start(&a[1]));
+	ASSERT_EQ(0, write_long(ENABLED, 0));
+	/* Setting limits works while disabled. */
+	deadline = boottime_ns() + 300 * MS;
+	ASSERT_EQ(0, agent_set_elapsed(&a[0], deadline - a[0].created));
+	ASSERT_LT(a[1].created + 1 * MS, boottime_ns());
+	ASSERT_EQ(0, agent_set_elapsed(&a[1], 1 * MS));
+	sleep_until(deadline + 1000 * MS);
+	for (int i = 0; i < 2; i++) {
+		ASSERT_EQ(0, waitpid(a[i].pid, &status[i], WNOHANG)) {
+			TH_LOG("agent %d: its budget acted while the feature was disabled", i);
+		}
+	}
+	w0 = now_ms();
+	ASSERT_EQ(0, write_long(ENABLED, 1));
+	t0 = now_ms();
+	for (int i = 0; i < 2; i++)
+		t1[i] = reaped_at(a[i].pid, &status[i], t0 + 5000);
+	for (int i = 0; i < 2; i++) {
+		agent_end(&a[i]);
+		ASSERT_NE(0, t1[i]) {
+			TH_LOG("agent %d still ran 5 s after enabled=1", i);
+		}
+		EXPECT_TRUE(WIFSIGNALED(status[i]));
+		EXPECT_EQ(SIGKILL, WTERMSIG(status[i]));
+		TH_LOG("agent %d killed %llu ms after enabled=1 (the write took %llu ms)",
+		       i, t1[i] - t0, t0 - w0);
+		EXPECT_LE(t1[i] - t0, 200);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (access(ENABLED, F_OK) || geteuid() != 0) {
 		ksft_print_header();
 		ksft_exit_skip("needs root and a kernel with agent namespace sysctls\n");
 	}
+	/* An agent that died early must fail its test, not kill it. */
+	signal(SIGPIPE, SIG_IGN);
 	return test_harness_run(argc, argv);
 }
