@@ -6,7 +6,7 @@
 
 A=${AGENTNS:-/extra/agentns}
 T=$(mktemp -d /tmp/cli_test.XXXXXX) || exit 1
-PLAN=30
+PLAN=31
 n=0
 failed=0
 ZERO=00000000000000000000000000000000
@@ -133,11 +133,13 @@ t_show_self() {
 	[ "$(jstr id "$T/show.json")" = "$(cat "$T/show.id")" ] || fail "id" || return 1
 	[ "$(jstr intent "$T/show.json")" = cli-show ] || fail "intent" || return 1
 	[ "$(jstr parent_id "$T/show.json")" = "$(cat /proc/self/agent_session)" ] || fail "parent" || return 1
-	[ "$(jnum depth "$T/show.json")" = 1 ] || fail "depth" || return 1
+	# NS_GET_PARENT hands out nothing above the caller's own session: the depth is unknown
+	tr -d ' \n' <"$T/show.json" | grep -q '"parents":\[\],"parents_hidden":true,"depth":null' ||
+		fail "parents not hidden" || return 1
 	tr -d ' \n' <"$T/show.json" | grep -q '"budget":{"action":"log","syscalls":0' || fail budget || return 1
 	[ "$(jnum syscalls "$T/show.json")" -gt 0 ]
 }
-check "show: the own session (id, parent, depth, intent, counters, budget)" t_show_self
+check "show: the own session (id, parent, hidden parents, intent, counters, budget)" t_show_self
 
 # A background session to look at: sleep in a session with an intent.
 "$A" run --intent cli-bg -- sleep 60 &
@@ -160,6 +162,49 @@ t_show_pid() {
 	grep -q '^intent       "cli-bg"$' "$T/showpid.txt"
 }
 check "show PID: another process's session" t_show_pid
+
+t_inside() {
+	# From inside a session: a child session below it and BG, a session outside it.
+	cat >"$T/inside.sh" <<-'EOF'
+		"$A" run --intent inside-child -- sleep 30 &
+		c=$!
+		i=0
+		while [ "$(cat /proc/$c/agent_intent 2>/dev/null)" != inside-child ] && [ $i -lt 100 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		cat /proc/self/agent_session >"$T/in.id"
+		cat /proc/$c/agent_session >"$T/in.child"
+		"$A" ls >"$T/in.ls"
+		a=$?
+		"$A" show $c --json >"$T/in.child.json"
+		b=$?
+		"$A" show $BG >"$T/in.bg.txt"
+		d=$?
+		kill $c
+		exit $((a + b + d))
+	EOF
+	A="$A" T="$T" BG=$BG "$A" run --intent inside -- sh "$T/inside.sh" || return 1
+	cat "$T/in.ls" "$T/in.child.json" "$T/in.bg.txt"
+	me=$(cat "$T/in.id")
+	child=$(cat "$T/in.child")
+	sed 's/├─ /+- /g; s/└─ /`- /g; s/│  /|  /g' "$T/in.ls" >"$T/in.ascii"
+	# ls: the caller's session is a root with its child below it; BG is a root too
+	awk -v m="$me \"inside\" (parent not visible)" -v c="\`- $child \"inside-child\"" '
+		index($0, m) { ml = NR; mc = index($0, m) }
+		index($0, c) { cl = NR; cc = index($0, c) }
+		END { exit !(ml && cl == ml + 1 && cc == mc) }' "$T/in.ascii" || fail "own session not a root over its child" || return 1
+	grep -q "  $(cat /proc/$BG/agent_session) \"cli-bg\" (parent not visible)$" "$T/in.ls" ||
+		fail "BG not a root" || return 1
+	# show of the child: the chain stops at the caller's session
+	tr -d ' \n' <"$T/in.child.json" |
+		grep -q '"parents":\[{"id":"'"$me"'","inode":[0-9]*,"ns_id":[0-9]*}\],"parents_hidden":true,"depth":null' ||
+		fail "child's parents" || return 1
+	# show of BG: nothing above it is visible
+	grep -q "^parent       not visible from the caller's session$" "$T/in.bg.txt" &&
+		grep -q '^depth        unknown$' "$T/in.bg.txt" && grep -q '^intent       "cli-bg"$' "$T/in.bg.txt"
+}
+check "ls and show inside a session: nothing above the caller's session is visible" t_inside
 
 t_exec_session() {
 	"$A" exec --session $BG -- cat /proc/self/agent_session /proc/self/agent_intent >"$T/exec.out" || return 1
@@ -212,9 +257,10 @@ if [ "$(asnobody 'id -u' 2>/dev/null)" = 65534 ]; then
 	t_unpriv_ls() {
 		asnobody "$A ls" >"$T/ul.txt" || return 1
 		cat "$T/ul.txt"
-		grep -q "  $(cat /proc/$BG/agent_session) \"cli-bg\" (parent not visible)$" "$T/ul.txt"
+		# root's agent_intent, like its agent_counters, needs ptrace access: no tag, no counters
+		grep -q "  -  *$(cat /proc/$BG/agent_session) (parent not visible)$" "$T/ul.txt"
 	}
-	check "ls as nobody: root's session found by its world-readable id" t_unpriv_ls
+	check "ls as nobody: root's session found by its world-readable id, intent unknown" t_unpriv_ls
 else
 	n=$((n + 1))
 	echo "ok $n run as nobody # SKIP su to nobody does not work here"

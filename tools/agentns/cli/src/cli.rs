@@ -42,17 +42,27 @@ pub enum Command {
     /// Show a process's session: id, parents, depth, intent, counters and budget.
     ///
     /// Without PID, the caller's own session (through the prctls). For another process,
-    /// /proc/PID/agent_session, agent_intent and agent_counters (which needs ptrace access),
-    /// and the parent chain through NS_GET_PARENT on /proc/PID/ns/agent. Budgets are readable
-    /// for the own session only.
+    /// /proc/PID/agent_session, and agent_intent and agent_counters (which need ptrace read
+    /// access: another user's are shown as unknown, with a note). The parent chain comes from
+    /// NS_GET_PARENT on /proc/PID/ns/agent, which hands out only the caller's own session and
+    /// the sessions below it: from inside a session the chain stops at the caller's session,
+    /// the sessions above it are not visible and the depth is unknown (the own session's
+    /// parent id still comes from its prctl). Budgets are readable for the own session only.
     Show(ShowArgs),
     /// List every live session as a tree, with process counts and counters.
     ///
     /// Sessions come from /proc/*/ns/agent and listns(2) (which also finds sessions kept
     /// alive without a process of their own); a session without a visible process shows no
-    /// id, intent or counters.
+    /// id, intent or counters, and one whose processes belong to another user no intent and
+    /// "-" for its counters (both need ptrace read access). Parents come from NS_GET_PARENT,
+    /// which hands out only the caller's own session and those below it, so from inside a
+    /// session the caller's own session and every session outside its subtree are shown as
+    /// roots ("parent not visible").
     Ls(LsArgs),
     /// A refreshing view of the sessions, busiest (system calls per second) first.
+    ///
+    /// Only sessions whose counters the caller may read (ptrace read access to a process of
+    /// the session) are shown; an intent that cannot be read is "-".
     Top(TopArgs),
     /// Run a command in another process's session (setns through /proc/PID/ns/agent).
     ///

@@ -199,6 +199,35 @@ mod tests {
     }
 
     #[test]
+    fn hidden_parent_and_unreadable_intent() {
+        // From inside session 1: its parent is not visible, so it is a root; session 4 is
+        // another user's, so neither its intent nor its counters can be read.
+        let mut own = node(1, "own", vec![10], vec![node(2, "child", vec![11], vec![])]);
+        own.session.parent_inode = None;
+        let mut other = node(4, "secret", vec![20], vec![]);
+        other.session.parent_inode = None;
+        other.session.intent = None;
+        other.session.counters = None;
+        let s = tree_table(&[own, other]);
+        let lines: Vec<&str> = s.lines().collect();
+        assert_eq!(lines.len(), 4, "{s}");
+        assert!(
+            lines[1].ends_with("  01010101010101010101010101010101 \"own\" (parent not visible)"),
+            "{s}"
+        );
+        assert!(
+            lines[2].ends_with("└─ 02020202020202020202020202020202 \"child\""),
+            "{s}"
+        );
+        assert!(
+            lines[3].ends_with("  04040404040404040404040404040404 (parent not visible)"),
+            "{s}"
+        );
+        let cells: Vec<&str> = lines[3].split_whitespace().take(7).collect();
+        assert_eq!(cells, ["1", "-", "-", "-", "-", "-", "-"], "{s}");
+    }
+
+    #[test]
     fn counters_and_budget_lines() {
         let mut c = Counters::default();
         c.set("syscalls", 1234);

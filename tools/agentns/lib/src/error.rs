@@ -249,12 +249,15 @@ fn explain(op: Op, errno: i32) -> Option<&'static str> {
              or CAP_SYS_PTRACE)"
         }
         (Op::ReadProc, EACCES) => {
-            "reading another process's counters needs ptrace read access to it (same user, \
-             or CAP_SYS_PTRACE)"
+            "reading another process's counters or intent needs ptrace read access to it \
+             (same user, or CAP_SYS_PTRACE)"
         }
         (Op::ReadProc, ENOENT) => "no such process",
         (Op::NsIoctl, ENOTTY) => "not a namespace file, or the kernel lacks this nsfs ioctl",
-        (Op::NsIoctl, EPERM) => "the namespace is outside what the caller may see",
+        (Op::NsIoctl, EPERM) => {
+            "the namespace is outside what the caller may see (NS_GET_PARENT hands out only \
+             the caller's own session and the sessions below it)"
+        }
         (Op::ListNs, ENOSYS) => "this kernel has no listns(2) (Linux 6.19 or later has it)",
         (Op::ListNs, EPERM) => "listing needs CAP_SYS_ADMIN in the initial namespaces",
         (Op::ListNs, EINVAL) => "this kernel's listns(2) does not know agent namespaces",
@@ -345,6 +348,24 @@ mod tests {
             "{s}"
         );
         assert_eq!(e.errno(), Some(libc::EPERM));
+    }
+
+    #[test]
+    fn unreadable_proc_file_names_ptrace_access() {
+        let e = Error::sys(
+            Op::ReadProc,
+            libc::EACCES,
+            Some("/proc/1/agent_intent".into()),
+        );
+        let s = e.to_string();
+        assert!(
+            s.starts_with("read on /proc/1/agent_intent failed: "),
+            "{s}"
+        );
+        assert!(
+            s.contains("(EACCES): reading another process's counters or intent needs ptrace"),
+            "{s}"
+        );
     }
 
     #[test]

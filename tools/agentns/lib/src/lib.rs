@@ -8,7 +8,8 @@
 //!   intent, counters and budget, set the intent and the budget;
 //! - [`procfs`]: any process's session through `/proc/PID/agent_*`;
 //! - [`nsfs`]: session namespace files: enter a session (setns(2)) by pid or file, walk to
-//!   the parent, list sessions with listns(2);
+//!   the parent (up to the caller's own session from inside one), list sessions with
+//!   listns(2);
 //! - [`listing`]: every live session as a tree;
 //! - [`trace`]: the `agent_ns:*` tracepoints;
 //! - [`units`]: sizes and durations with units.

@@ -4,9 +4,13 @@
 //! Sessions are found two ways: by scanning `/proc/*/ns/agent` (every session that has a
 //! process the caller can see, with its id, intent and counters from `/proc/PID/agent_*`) and
 //! by listns(2), which also lists sessions that have no process left but are kept alive by a
-//! descendant session or an open namespace file. Parents come from `NS_GET_PARENT`. A session
-//! without a visible process has no readable id, intent or counters: the kernel exposes those
-//! through its tasks only.
+//! descendant session or an open namespace file. Parents come from `NS_GET_PARENT`, which
+//! hands out a parent only when it is the caller's own session or below it: from inside a
+//! session, the caller's own session and every session outside its subtree have no visible
+//! parent and are roots of the trees. A session without a visible process has no readable id,
+//! intent or counters: the kernel exposes those through its tasks only. The intent and the
+//! counters also need ptrace read access to one of those processes (another user's are
+//! unreadable, `None`); the id does not.
 
 use std::collections::BTreeMap;
 
@@ -29,11 +33,15 @@ pub struct SessionInfo {
     pub ns_id: Option<u64>,
     /// Whether this is the initial session.
     pub initial: bool,
-    /// Nesting depth: 0 for the initial session.
+    /// Nesting depth: 0 for the initial session; `None` when the chain up to the initial
+    /// session is not visible (from inside a session, the sessions above the caller's).
     pub depth: Option<u32>,
-    /// The parent's inode number; `None` for the initial session.
+    /// The parent's inode number; `None` for the initial session, and for a session whose
+    /// parent is not visible from the caller's session (`NS_GET_PARENT` answers `EPERM`
+    /// above it) or whose namespace file the caller may not open.
     pub parent_inode: Option<u64>,
-    /// The intent tag, when a process of the session is visible.
+    /// The intent tag, when a process of the session is visible and readable
+    /// (`/proc/PID/agent_intent` needs ptrace read access, like the counters).
     pub intent: Option<String>,
     /// The processes in the session (not in its descendants).
     pub pids: Vec<i32>,
@@ -338,8 +346,8 @@ impl Snapshot {
         v
     }
 
-    /// The sessions as trees: the initial session (and any session whose parent could not be
-    /// found) at the top.
+    /// The sessions as trees: the initial session (and any session whose parent is not
+    /// visible from the caller's session or could not be found) at the top.
     pub fn trees(&self) -> Vec<TreeNode> {
         fn build(s: &Snapshot, info: &SessionInfo, depth: u32) -> TreeNode {
             TreeNode {
@@ -423,6 +431,46 @@ mod tests {
         let j = serde_json::to_value(&t[0]).unwrap();
         assert_eq!(j["children"][0]["children"][1]["inode"], 4);
         assert_eq!(j["children"][0]["depth"], 1);
+    }
+
+    #[test]
+    fn parents_above_the_callers_session_are_not_visible() {
+        // What a caller in session 2 sees: NS_GET_PARENT answers EPERM for its own session,
+        // for its sibling 6 and for the initial session, and hands out 2 as the parent of 3
+        // and 3 as the parent of 4.
+        let init = crate::uapi::AGENT_NS_INIT_INO;
+        let mut snap = Snapshot {
+            sessions: BTreeMap::new(),
+            sources: Sources {
+                listns: true,
+                listns_error: None,
+                unresolved_ns_ids: vec![],
+            },
+        };
+        for s in [
+            info(init, 9, None),
+            info(2, 20, None),
+            info(3, 30, Some(2)),
+            info(4, 40, Some(3)),
+            info(6, 60, None),
+        ] {
+            snap.sessions.insert(s.inode, s);
+        }
+        snap.compute_depths();
+        let d = |i: u64| snap.sessions[&i].depth;
+        assert_eq!(
+            [d(init), d(2), d(3), d(4), d(6)],
+            [Some(0), None, None, None, None]
+        );
+        let t = snap.trees();
+        let roots: Vec<u64> = t.iter().map(|n| n.session.inode).collect();
+        assert_eq!(roots, [init, 2, 6]);
+        assert!(t[0].children.is_empty());
+        assert_eq!(t[1].children[0].session.inode, 3);
+        assert_eq!(t[1].children[0].children[0].session.inode, 4);
+        let j = serde_json::to_value(&t[1]).unwrap();
+        assert!(j["parent_inode"].is_null());
+        assert!(j["depth"].is_null());
     }
 
     #[test]

@@ -123,13 +123,21 @@ impl NsFile {
         Ok(self.inode()? == uapi::AGENT_NS_INIT_INO)
     }
 
-    /// The parent session (`NS_GET_PARENT`); `None` for the initial session, which has none.
+    /// The parent session (`NS_GET_PARENT`), or `None` at the top of what the caller may see.
+    ///
+    /// The kernel follows the pid namespaces' rule: it hands out the parent only when that is
+    /// the caller's own current session or a descendant of it, and answers `EPERM` otherwise,
+    /// as it does for the initial session, which has no parent. So from the initial session
+    /// every chain leads up to the initial session, while from inside a session a chain stops
+    /// at the caller's own session, and a session outside the caller's subtree shows no parent
+    /// at all. `None` with [`is_initial`](Self::is_initial) false means the parent exists but
+    /// is not visible from the caller's session.
     pub fn parent(&self) -> Result<Option<NsFile>> {
         // SAFETY: NS_GET_PARENT takes no argument and returns a new file descriptor.
         let r = unsafe { libc::ioctl(self.fd.as_raw_fd(), uapi::NS_GET_PARENT as _) };
         if r < 0 {
             let e = errno();
-            if e == libc::EPERM && self.is_initial().unwrap_or(false) {
+            if parent_not_visible(e) {
                 return Ok(None);
             }
             return Err(Error::sys(Op::NsIoctl, e, Some("NS_GET_PARENT".into())));
@@ -140,19 +148,30 @@ impl NsFile {
         }))
     }
 
-    /// The chain of ancestors, parent first, ending with the initial session; its length is
-    /// the session's depth (0 for the initial session).
-    pub fn ancestors(&self) -> Result<Vec<NsFile>> {
-        let mut out: Vec<NsFile> = Vec::new();
+    /// The chain of ancestors the caller may see, parent first (see [`parent`](Self::parent)).
+    ///
+    /// From the initial session it ends with the initial session and its length is the
+    /// session's depth (0 for the initial session). From inside a session it ends with the
+    /// caller's own session (for a session below it) or is empty (for the caller's own session
+    /// and every session outside its subtree); [`Ancestors::complete`] tells the cases apart.
+    pub fn ancestors(&self) -> Result<Ancestors> {
+        let mut chain: Vec<NsFile> = Vec::new();
         let mut cur = self.parent()?;
         while let Some(p) = cur {
             cur = p.parent()?;
-            out.push(p);
-            if out.len() > 64 {
+            chain.push(p);
+            if chain.len() > 64 {
                 return Err(Error::Invalid("session chain deeper than 64".into()));
             }
         }
-        Ok(out)
+        let top = match chain.last() {
+            Some(p) => p.is_initial()?,
+            None => self.is_initial()?,
+        };
+        Ok(Ancestors {
+            chain,
+            complete: top,
+        })
     }
 
     /// Moves the calling process into this session (`setns(fd, AGENT_NS_TYPE)`). The caller
@@ -204,6 +223,30 @@ impl NsFile {
 impl AsFd for NsFile {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
+    }
+}
+
+/// Whether an `NS_GET_PARENT` failure with `errno` is the top of what the caller may see (the
+/// initial session, or a parent above the caller's own session) rather than an error.
+fn parent_not_visible(errno: i32) -> bool {
+    errno == libc::EPERM
+}
+
+/// A session's ancestors as far as the caller may see them ([`NsFile::ancestors`]).
+#[derive(Debug)]
+pub struct Ancestors {
+    /// The visible ancestors, parent first.
+    pub chain: Vec<NsFile>,
+    /// Whether the chain reaches the top: it ends with the initial session, or the session is
+    /// the initial session. When false the sessions above the last one (above the session
+    /// itself, when the chain is empty) are not visible from the caller's session.
+    pub complete: bool,
+}
+
+impl Ancestors {
+    /// The session's depth (0 for the initial session), when the chain is complete.
+    pub fn depth(&self) -> Option<usize> {
+        self.complete.then_some(self.chain.len())
     }
 }
 
@@ -260,5 +303,33 @@ pub fn listns() -> Result<Vec<u64>> {
             return Ok(ids);
         }
         last = buf[n - 1];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eperm_from_ns_get_parent_is_the_top() {
+        // EPERM: the initial session, or a parent outside the caller's subtree.
+        assert!(parent_not_visible(libc::EPERM));
+        for e in [libc::ENOTTY, libc::EBADF, libc::EINVAL, libc::ENOMEM] {
+            assert!(!parent_not_visible(e), "{e}");
+        }
+    }
+
+    #[test]
+    fn depth_only_for_a_complete_chain() {
+        let top = Ancestors {
+            chain: Vec::new(),
+            complete: true,
+        };
+        assert_eq!(top.depth(), Some(0));
+        let hidden = Ancestors {
+            chain: Vec::new(),
+            complete: false,
+        };
+        assert_eq!(hidden.depth(), None);
     }
 }

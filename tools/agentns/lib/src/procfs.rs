@@ -66,6 +66,10 @@ pub fn session_id(pid: Pid) -> Result<SessionId> {
 }
 
 /// Reads a process's session's intent tag from `/proc/PID/agent_intent` (empty if none).
+///
+/// The file is mode 0400 and needs ptrace read access to the process, like
+/// `/proc/PID/agent_counters`: another user's process gives [`Error::Sys`] with
+/// [`Op::ReadProc`] and `EACCES`, which callers show as an unknown intent.
 pub fn intent(pid: Pid) -> Result<String> {
     let path = pid.dir().join("agent_intent");
     let text = read(&path)?;

@@ -155,6 +155,8 @@ def intent_round_trip():
     agentns.set_intent("parent-intent")
     agentns.create_session()
     check_eq("", agentns.get_intent(), "a child session starts without the parent's tag")
+    st = os.stat("/proc/self/agent_intent")
+    check_eq(0o400, st.st_mode & 0o7777, "mode of agent_intent")
 
 
 @test
@@ -484,6 +486,10 @@ def unprivileged_create_needs_no_new_privs():
         check(isinstance(e, PermissionError), "a PermissionError")
         check_eq(errno.EPERM, e.errno, "errno")
         check("no_new_privs" in str(e), "message: %s" % e)
+        # Root's intent, like its counters, needs ptrace read access; its id does not.
+        e = raises(agentns.AgentNSPermissionError, agentns.read_intent, 1)
+        check_eq(errno.EACCES, e.errno, "reading /proc/1/agent_intent as nobody")
+        agentns.read_session(1)
 
     def with_nnp():
         check_eq(0, _prctl(PR_SET_NO_NEW_PRIVS, 1), "PR_SET_NO_NEW_PRIVS")

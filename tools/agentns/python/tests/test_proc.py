@@ -120,6 +120,35 @@ class Readers(unittest.TestCase):
         with self.assertRaises(agentns.AgentNSPermissionError):
             proc.read_counters(1, self.root)
 
+    def test_unreadable_intent_is_a_permission_error(self):
+        # agent_intent is mode 0400 and needs ptrace read access, like agent_counters:
+        # another user's process gives EACCES.
+        import os
+
+        if os.geteuid() == 0:
+            self.skipTest("root reads mode-000 files")
+        os.chmod(os.path.join(self.root, "1", "agent_intent"), 0)
+        with self.assertRaises(agentns.AgentNSPermissionError) as cm:
+            proc.read_intent(1, self.root)
+        self.assertEqual(cm.exception.errno, errno.EACCES)
+        self.assertIsInstance(cm.exception, PermissionError)
+        # The id stays readable.
+        self.assertTrue(proc.read_session(1, self.root).is_initial)
+
+    def test_eacces_from_the_kernel_is_a_permission_error(self):
+        # Whoever runs the tests (root too): the errno open(2) gives, mapped as the
+        # kernel's EACCES on /proc/PID/agent_intent and agent_counters is.
+        from unittest import mock
+
+        for read, name in ((proc.read_intent, "agent_intent"),
+                           (proc.read_counters, "agent_counters")):
+            denied = PermissionError(errno.EACCES, "Permission denied")
+            with mock.patch("builtins.open", side_effect=denied):
+                with self.assertRaises(agentns.AgentNSPermissionError) as cm:
+                    read(1, self.root)
+            self.assertEqual(cm.exception.errno, errno.EACCES)
+            self.assertIn(name, str(cm.exception))
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -60,6 +60,7 @@ pub fn ls(a: LsArgs) -> Result {
 struct Row {
     id: Option<SessionId>,
     inode: u64,
+    /// `None` when /proc/PID/agent_intent is not readable (another user's process).
     intent: Option<String>,
     processes: usize,
     /// System calls per second since the previous frame (the first frame: since the
@@ -138,7 +139,8 @@ fn table(f: &Frame, total: usize) -> String {
             r.processes,
             format_duration_ns(g("elapsed_ns")),
             r.id.map_or_else(|| format!("agent:[{}]", r.inode), |i| i.to_string()),
-            r.intent.as_deref().unwrap_or("")
+            // Unknown (not readable: another user's process) is "-"; no tag is empty.
+            r.intent.as_deref().unwrap_or("-")
         );
     }
     s
@@ -248,5 +250,32 @@ mod tests {
         let v = serde_json::to_value(&f).unwrap();
         assert_eq!(v["sessions"][0]["syscall_rate"], 500.0);
         assert_eq!(v["sessions"][0]["counters"]["syscalls"], 1000);
+    }
+
+    #[test]
+    fn unreadable_intent_is_a_dash() {
+        let mut m = BTreeMap::new();
+        m.insert(1, info(1, 1000, 1_000_000_000));
+        m.insert(2, info(2, 500, 1_000_000_000));
+        m.get_mut(&1).unwrap().intent = None;
+        m.get_mut(&2).unwrap().intent = Some(String::new());
+        let f = Frame {
+            iteration: 1,
+            interval_s: 1.0,
+            sessions: rows(&m, &BTreeMap::new(), 0.0),
+        };
+        let t = table(&f, 2);
+        let lines: Vec<&str> = t.lines().collect();
+        assert!(
+            lines[3].ends_with("01010101010101010101010101010101  -"),
+            "{t}"
+        );
+        assert!(
+            lines[4].ends_with("02020202020202020202020202020202  "),
+            "{t}"
+        );
+        let v = serde_json::to_value(&f).unwrap();
+        assert!(v["sessions"][0]["intent"].is_null());
+        assert_eq!(v["sessions"][1]["intent"], "");
     }
 }

@@ -32,10 +32,16 @@ struct Shown {
     /// The parent session's id (PR_GET_AGENT_PARENT_ID for the own session, else from the
     /// chain), all zeros for the initial session.
     parent_id: Option<SessionId>,
-    /// Ancestors, parent first, ending with the initial session.
+    /// Ancestors visible from the caller's session, parent first: up to the initial session
+    /// from the initial session, else up to the caller's own session at most.
     parents: Vec<Ancestor>,
-    /// 0 for the initial session.
+    /// Whether the sessions above the last of `parents` (above this session, when `parents`
+    /// is empty) exist but are not visible from the caller's session: NS_GET_PARENT hands out
+    /// only the caller's own session and the sessions below it.
+    parents_hidden: bool,
+    /// 0 for the initial session; unknown when the parents are hidden.
     depth: Option<usize>,
+    /// Unknown when /proc/PID/agent_intent is not readable (another user's process).
     intent: Option<String>,
     counters: Option<Counters>,
     /// Budget limits: readable for the own session only.
@@ -94,19 +100,21 @@ fn collect(pid: Option<i32>) -> agentns::Result<Shown> {
         Pid::Pid(n) => NsFile::of_pid(n),
     };
     let (mut inode, mut ns_id, mut parents, mut depth) = (None, None, Vec::new(), None);
+    let mut parents_hidden = false;
     match ns {
         Ok(f) => {
             inode = f.inode().ok();
             ns_id = f.ns_id().ok();
             match f.ancestors() {
-                Ok(chain) => {
-                    let ids = if chain.is_empty() {
+                Ok(anc) => {
+                    let ids = if anc.chain.is_empty() {
                         BTreeMap::new()
                     } else {
                         ids_by_inode()
                     };
-                    depth = Some(chain.len());
-                    for a in chain {
+                    depth = anc.depth();
+                    parents_hidden = !anc.complete;
+                    for a in anc.chain {
                         let ino = a.inode().unwrap_or(0);
                         let id = if ino == agentns::uapi::AGENT_NS_INIT_INO {
                             Some(SessionId::INITIAL)
@@ -141,6 +149,7 @@ fn collect(pid: Option<i32>) -> agentns::Result<Shown> {
         ns_id,
         parent_id,
         parents,
+        parents_hidden,
         depth,
         intent,
         counters,
@@ -148,6 +157,9 @@ fn collect(pid: Option<i32>) -> agentns::Result<Shown> {
         notes,
     })
 }
+
+/// A parent that NS_GET_PARENT does not hand out: one above the caller's own session.
+const HIDDEN: &str = "not visible from the caller's session";
 
 fn human(s: &Shown) -> String {
     let mut o = format!("pid          {} ({})\n", s.pid, s.comm);
@@ -162,11 +174,13 @@ fn human(s: &Shown) -> String {
             s.ns_id.map_or_else(String::new, |n| format!(" ns_id {n}"))
         );
     }
-    if let Some(d) = s.depth {
-        o += &format!("depth        {d}\n");
+    match s.depth {
+        Some(d) => o += &format!("depth        {d}\n"),
+        None if s.parents_hidden => o += "depth        unknown\n",
+        None => {}
     }
     if !s.initial {
-        let chain: Vec<String> = s
+        let mut chain: Vec<String> = s
             .parents
             .iter()
             .map(|a| match a.id {
@@ -176,10 +190,16 @@ fn human(s: &Shown) -> String {
             })
             .collect();
         if chain.is_empty() {
-            if let Some(p) = s.parent_id {
-                o += &format!("parent       {p}\n");
+            match (s.parent_id, s.parents_hidden) {
+                (Some(p), false) => o += &format!("parent       {p}\n"),
+                (Some(p), true) => o += &format!("parent       {p} (id only: {HIDDEN})\n"),
+                (None, true) => o += &format!("parent       {HIDDEN}\n"),
+                (None, false) => {}
             }
         } else {
+            if s.parents_hidden {
+                chain.push(format!("({HIDDEN})"));
+            }
             o += &format!("parents      {}\n", chain.join("\n          <- "));
         }
     }
@@ -246,6 +266,7 @@ mod tests {
                     ns_id: Some(9),
                 },
             ],
+            parents_hidden: false,
             depth: Some(2),
             intent: Some("job".into()),
             counters: Some(c),
@@ -267,6 +288,73 @@ mod tests {
         assert_eq!(v["parents"][1]["ns_id"], 9);
         assert_eq!(v["counters"]["syscalls"], 5);
         assert!(v["budget"].is_null());
+        assert_eq!(v["parents_hidden"], false);
         assert!(v.get("notes").is_none());
+    }
+
+    fn hidden(parent_id: Option<SessionId>, parents: Vec<Ancestor>) -> Shown {
+        Shown {
+            pid: 7,
+            comm: "agent".into(),
+            id: SessionId([3; 16]),
+            initial: false,
+            inode: Some(4026532003),
+            ns_id: Some(13),
+            parent_id,
+            parents,
+            parents_hidden: true,
+            depth: None,
+            intent: None,
+            counters: None,
+            budget: None,
+            notes: vec![],
+        }
+    }
+
+    #[test]
+    fn parents_above_the_callers_session() {
+        // The caller's own session, inside a session: the id from PR_GET_AGENT_PARENT_ID only.
+        let own = hidden(Some(SessionId::INITIAL), vec![]);
+        let h = human(&own);
+        assert!(h.contains("depth        unknown\n"), "{h}");
+        assert!(
+            h.contains(
+                "parent       00000000000000000000000000000000 (id only: not visible from the \
+                 caller's session)\n"
+            ),
+            "{h}"
+        );
+        let v = serde_json::to_value(&own).unwrap();
+        assert!(v["depth"].is_null());
+        assert_eq!(v["parents_hidden"], true);
+        assert_eq!(v["parents"], serde_json::json!([]));
+        // A session outside the caller's subtree: nothing above it is visible.
+        let h = human(&hidden(None, vec![]));
+        assert!(
+            h.contains("parent       not visible from the caller's session\n"),
+            "{h}"
+        );
+        // A session below the caller's: the chain up to the caller's session, then nothing.
+        let mut below = hidden(
+            Some(SessionId([2; 16])),
+            vec![Ancestor {
+                id: Some(SessionId([2; 16])),
+                inode: 4026532002,
+                ns_id: Some(12),
+            }],
+        );
+        below.notes.push("intent: EACCES".into());
+        let h = human(&below);
+        assert!(
+            h.contains(
+                "parents      02020202020202020202020202020202\n          <- (not visible from \
+                 the caller's session)\n"
+            ),
+            "{h}"
+        );
+        // An intent that could not be read is left out, with the reason in a note.
+        assert!(!h.contains("intent     "), "{h}");
+        assert!(h.ends_with("note: intent: EACCES\n"), "{h}");
+        assert!(serde_json::to_value(&below).unwrap()["intent"].is_null());
     }
 }

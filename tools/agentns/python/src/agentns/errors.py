@@ -49,7 +49,7 @@ class InvalidArgumentError(AgentNSError, ValueError):
 class AgentNSPermissionError(AgentNSError, PermissionError):
     """Not allowed (``EPERM``, ``EACCES``): creating a session without
     ``CAP_SYS_ADMIN`` or ``no_new_privs``, loosening a budget, leaving a
-    session, reading another user's counters."""
+    session, reading another user's intent or counters."""
 
 
 class LimitError(AgentNSError):

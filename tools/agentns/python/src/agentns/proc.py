@@ -4,11 +4,16 @@
 ``/proc/PID/agent_session``
     the session id: 32 lowercase hex digits and a newline
 ``/proc/PID/agent_intent``
-    the intent tag and a newline
+    the intent tag and a newline (mode 0400, ptrace access)
 ``/proc/PID/agent_counters``
     one ``name value`` line per counter (mode 0400, ptrace access)
 ``/proc/PID/ns/agent``
     the namespace file, a link that reads ``agent:[INUM]``
+
+The files marked "ptrace access" need ``PTRACE_MODE_READ`` access to the
+process, as ``/proc/PID/io`` does: another user's process (without
+``CAP_SYS_PTRACE``) gives :class:`AgentNSPermissionError` with ``EACCES``.
+The session id is readable for every process.
 
 Every reader takes ``proc``, the procfs mount point, so that tests can
 point it at fixture files.
@@ -110,13 +115,17 @@ def read_session(pid: Pid = "self", proc: str = "/proc") -> SessionId:
 
 
 def read_intent(pid: Pid = "self", proc: str = "/proc") -> str:
-    """The intent tag of a process's session, from ``/proc/PID/agent_intent``."""
+    """The intent tag of a process's session, from ``/proc/PID/agent_intent``
+    (``""`` for none; needs ptrace read access to the process, like
+    :func:`read_counters`: :class:`AgentNSPermissionError` otherwise, which
+    callers that list other users' processes show as an unknown intent)."""
     return parse_intent(read_file(pid, "agent_intent", proc))
 
 
 def read_counters(pid: Pid = "self", proc: str = "/proc") -> Counters:
     """The counters of a process's session, from ``/proc/PID/agent_counters``
-    (needs ptrace read access to the process)."""
+    (needs ptrace read access to the process: :class:`AgentNSPermissionError`
+    with ``EACCES`` otherwise)."""
     return parse_counters(read_file(pid, "agent_counters", proc))
 
 
