@@ -40,7 +40,7 @@
 static_assert(AGENT_NS_TYPE == AGENT_NS);
 
 /* Protects the links between sessions; see rust/kernel/agent_ns/tree.rs. */
-DEFINE_SPINLOCK(agent_ns_tree_lock);
+DEFINE_MUTEX(agent_ns_tree_lock);
 LIST_HEAD(agent_ns_roots);
 
 /*
@@ -284,11 +284,15 @@ const struct cred *agent_ns_current_cred(void)
  */
 static void agent_ns_reap(struct work_struct *work)
 {
+	static unsigned int marked;	/* by the last tick */
 	u64 lifetime = (u64)READ_ONCE(agent_ns_max_lifetime) * NSEC_PER_SEC;
 
 	if (!agent_ns_enabled() || !lifetime)
 		lifetime = U64_MAX;
-	if (agent_ns_mark_expired(lifetime))
+	/* With no lifetime, a tick walks once more to unmark, then not. */
+	if (lifetime != U64_MAX || marked)
+		marked = agent_ns_mark_expired(lifetime);
+	if (marked)
 		agent_ns_signal_where(agent_ns_is_expired, NULL, SIGKILL, NULL, NULL);
 	queue_delayed_work(system_dfl_wq, &agent_ns_reaper,
 			   READ_ONCE(agent_ns_reap_interval) * HZ);
@@ -445,6 +449,12 @@ struct agent_namespace init_agent_ns = {
 	.user_ns	= &init_user_ns,
 	.pcpu		= &agent_ns_init_sink,
 };
+
+/* For the Rust side's long walks under the tree lock (a macro in C). */
+void agent_ns_cond_resched(void)
+{
+	cond_resched();
+}
 
 /* Free a session's memory once RCU walkers of the namespace tree are done. */
 void agent_ns_free_rcu(struct agent_namespace *ns)

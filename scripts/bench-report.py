@@ -140,6 +140,12 @@ def main():
     for key in sorted(yi):
         if key.startswith("reaper_tick_us_") and key != "reaper_tick_us_0_sessions":
             rows.append([f"reaper pass, {key.split('_')[3]} live sessions (us)", yi[key]])
+    for key in sorted(yi):
+        if key.startswith("counters_read_us_"):
+            count, how = key.split("_")[3:5]
+            what = {"prctl": "PR_GET_AGENT_COUNTERS",
+                    "proc": "read of /proc/self/agent_counters"}.get(how, how)
+            rows.append([f"{what}, {count} sessions below (us)", yi[key]])
     if "bpf_unavailable" in yi:
         rows.append(["eBPF counting program", "unavailable: " + yi["bpf_unavailable"]])
     section(f"Scale ({yi.get('sessions_held', '?')} sessions, each held by an open "

@@ -11,6 +11,7 @@
 
 #include <linux/hrtimer.h>
 #include <linux/jump_label.h>
+#include <linux/mutex.h>
 #include <linux/ns_common.h>
 #include <linux/nsproxy.h>
 #include <linux/percpu.h>
@@ -113,7 +114,7 @@ enum agent_ns_end_reason {
 #ifdef CONFIG_AGENT_NS
 
 extern struct agent_namespace init_agent_ns;
-extern spinlock_t agent_ns_tree_lock;
+extern struct mutex agent_ns_tree_lock;
 /* The top-level sessions (children of init_agent_ns), under the lock. */
 extern struct list_head agent_ns_roots;
 /*
@@ -186,6 +187,7 @@ void agent_ns_log_budget_exceeded(struct agent_namespace *ns,
 				  const char *counter, u64 value, u64 limit,
 				  u32 action);
 void agent_ns_free_rcu(struct agent_namespace *ns);
+void agent_ns_cond_resched(void);
 void agent_ns_log_reaped(struct agent_namespace *ns);
 int agent_ns_proc_lock(struct task_struct *task);
 void agent_ns_proc_unlock(struct task_struct *task);

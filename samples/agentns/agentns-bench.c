@@ -639,11 +639,33 @@ static void hold_many(const char *nsname, int how, long count)
 	printf("I mem_per_%s_ns_bytes %.0f\n", nsname,
 	       ((slab1 - slab0) + (pcpu1 - pcpu0)) * 1024.0 / count);
 	printf("I pcpu_per_%s_ns_bytes %.0f\n", nsname, (pcpu1 - pcpu0) * 1024.0 / count);
-	if (!how)	/* a reaper pass over all these sessions, none expired */
+	if (!how) {
+		/* a reaper pass over all these sessions, none expired */
 		printf("I reaper_tick_us_%ld_sessions %.0f\n", count, reaper_tick_us());
+		/*
+		 * Reading the counters of the session they are all below
+		 * (the caller's): every read sums every one of them.
+		 */
+		printf("I counters_read_us_%ld_prctl %.0f\n", count,
+		       per_op(op_get_counters, 10) / 1000);
+		proc_fd = open("/proc/self/agent_counters", O_RDONLY);
+		if (proc_fd < 0)
+			die("open /proc/self/agent_counters");
+		printf("I counters_read_us_%ld_proc %.0f\n", count,
+		       per_op(op_read_proc, 10) / 1000);
+		close(proc_fd);
+	}
 	for (long i = 0; i < count; i++)
 		close(fds[i]);
 	free(fds);
+}
+
+/* The agent sessions of the scale test, all below one session of their own. */
+static void hold_sessions_below_one(void)
+{
+	if (new_session())
+		die("PR_SET_AGENT_NS");
+	hold_many("agent", 0, nsessions);
 }
 
 static void scale(void)
@@ -656,9 +678,12 @@ static void scale(void)
 	snprintf(max, sizeof(max), "%ld", nsessions + 64);
 	write_file("/proc/sys/user/max_agent_namespaces", max);
 	write_file("/proc/sys/user/max_uts_namespaces", max);
+	/* A lifetime (longer than the test) that makes the reaper walk. */
+	write_file("/proc/sys/kernel/agent_ns/max_lifetime", "86400");
 	printf("I reaper_tick_us_0_sessions %.0f\n", reaper_tick_us());
 	hold_many("uts", CLONE_NEWUTS, nsessions);
-	hold_many("agent", 0, nsessions);
+	in_child(hold_sessions_below_one);
+	write_file("/proc/sys/kernel/agent_ns/max_lifetime", "0");
 	printf("I sessions_held %ld\n", nsessions);
 }
 

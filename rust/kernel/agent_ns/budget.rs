@@ -33,13 +33,14 @@ use crate::{
     bindings,
     cred::Credential,
     ffi::c_int,
+    new_spinlock,
     prelude::*,
     sync::{
         aref::ARef,
         atomic::{Atomic, Relaxed},
+        SpinLock,
     },
 };
-use core::cell::UnsafeCell;
 
 /// What happens when a budget is exceeded (`AGENT_NS_ACTION_*`).
 pub(crate) const ACTION_LOG: u32 = bindings::AGENT_NS_ACTION_LOG;
@@ -171,13 +172,15 @@ impl Limits {
 /// is 1 once limit `i`'s action has fired since the limit was last set; `acted` is 1 once any
 /// `SIGTERM` or `SIGKILL` action has fired, for good. `above` is null or points to the nearest
 /// strict ancestor whose budget limits an event counter; it changes only under the tree lock,
-/// and every value it ever holds is an ancestor, which outlives the session. `setter` is
-/// accessed only under the tree lock.
+/// and every value it ever holds is an ancestor, which outlives the session. `setter` changes
+/// only under the tree lock too (and its own lock, which the counting path takes to read it).
+#[pin_data]
 pub(crate) struct Budget {
     /// The credentials of the task that set each limit (indexed as `max`), then of the task
     /// that set the action: a crossing signals only the tasks that both the limit's and the
     /// action's setter could signal with kill(2).
-    setter: UnsafeCell<[Option<ARef<Credential>>; NR_COUNTERS + 2]>,
+    #[pin]
+    setter: SpinLock<[Option<ARef<Credential>>; NR_COUNTERS + 2]>,
     max: [Atomic<u64>; NR_COUNTERS + 1],
     action: Atomic<u32>,
     used: [Atomic<u64>; NR_COUNTERS],
@@ -188,16 +191,16 @@ pub(crate) struct Budget {
 
 impl Budget {
     /// An empty budget: no limits.
-    pub(crate) fn new() -> Self {
-        Budget {
-            setter: UnsafeCell::new([const { None }; NR_COUNTERS + 2]),
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Budget {
+            setter <- new_spinlock!([const { None }; NR_COUNTERS + 2], "agent_ns_budget_setter"),
             max: [const { Atomic::new(0) }; NR_COUNTERS + 1],
             action: Atomic::new(ACTION_LOG),
             used: [const { Atomic::new(0) }; NR_COUNTERS],
             fired: [const { Atomic::new(0) }; NR_COUNTERS + 1],
             acted: Atomic::new(0),
             above: Atomic::new(core::ptr::null()),
-        }
+        })
     }
 
     /// Returns whether a `SIGTERM` or `SIGKILL` action of this budget has ever fired.
@@ -219,9 +222,7 @@ impl Budget {
 
     /// Returns the credentials of the tasks that set limit `i` and the action, if both are set.
     fn setters(&self, i: usize) -> Option<(ARef<Credential>, ARef<Credential>)> {
-        let _tree = TreeGuard::lock();
-        // SAFETY: `setter` is accessed only under the tree lock, which is held.
-        let setter = unsafe { &*self.setter.get() };
+        let setter = self.setter.lock();
         Some((setter[i].clone()?, setter[ACTION].clone()?))
     }
 
@@ -501,17 +502,18 @@ impl Session {
             // SAFETY: The current task's credentials are valid while it runs; `ARef::from` takes
             // a reference of its own on them.
             let me = ARef::from(unsafe { Credential::from_ptr(bindings::agent_ns_current_cred()) });
-            // SAFETY: `setter` is accessed only under the tree lock, which `tree` holds. A
-            // replaced setter's reference is dropped here, under a spinlock: `put_cred()` frees
-            // through RCU and does not sleep.
-            let setter = unsafe { &mut *b.setter.get() };
-            for (i, slot) in setter[..=NR_COUNTERS].iter_mut().enumerate() {
-                if b.max[i].load(Relaxed) != new.max[i] {
-                    *slot = Some(me.clone());
+            {
+                // A replaced setter's reference is dropped under the spinlock: `put_cred()`
+                // frees through RCU and does not sleep.
+                let mut setter = b.setter.lock();
+                for (i, slot) in setter[..=NR_COUNTERS].iter_mut().enumerate() {
+                    if b.max[i].load(Relaxed) != new.max[i] {
+                        *slot = Some(me.clone());
+                    }
                 }
-            }
-            if b.action.load(Relaxed) != new.action {
-                setter[ACTION] = Some(me);
+                if b.action.load(Relaxed) != new.action {
+                    setter[ACTION] = Some(me);
+                }
             }
             let mut totals = [0; NR_COUNTERS];
             self.add_subtree(&tree, &mut totals);

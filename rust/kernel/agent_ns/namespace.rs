@@ -83,6 +83,7 @@ pub(crate) struct Session {
     #[pin]
     children: Opaque<bindings::list_head>,
     dead: UnsafeCell<[u64; NR_COUNTERS]>,
+    #[pin]
     pub(crate) budget: Budget,
     #[pin]
     intent: SpinLock<IntentTag>,
@@ -259,7 +260,7 @@ impl AgentNamespace {
                 // SAFETY: As above.
                 children <- Opaque::ffi_init(|p| unsafe { bindings::INIT_LIST_HEAD(p) }),
                 dead: UnsafeCell::new([0; NR_COUNTERS]),
-                budget: Budget::new(),
+                budget <- Budget::new(),
                 intent <- new_spinlock!(IntentTag::EMPTY, "agent_ns_intent"),
             }),
             GFP_KERNEL_ACCOUNT,
@@ -398,6 +399,10 @@ impl Session {
                     .cast::<Session>()
             };
             f(child);
+            // A walk over many sessions lets others run: the tree lock is a mutex, and the
+            // list stays as it is while it is held.
+            // SAFETY: No requirements; the caller holds no spinlock (it holds the tree lock).
+            unsafe { bindings::agent_ns_cond_resched() };
             // SAFETY: `pos` is a valid list entry under the tree lock.
             pos = unsafe { (*pos).next };
         }

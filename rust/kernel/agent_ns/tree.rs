@@ -2,10 +2,12 @@
 
 //! The session tree lock.
 //!
-//! One spinlock protects the links between sessions (each session's list of live children) and
-//! the counts that exited sessions leave to their parents. It is taken when a session is created
-//! below another non-initial session, when one is freed, and when counters are read; never on
-//! the counting path.
+//! One mutex protects the links between sessions (each session's list of live children), the
+//! counts that exited sessions leave to their parents and the limits. It is taken when a session
+//! is created or freed, when counters are read, when limits are set, and by the reaper; never on
+//! the counting path, which may run in atomic context. Walks under it reschedule between
+//! sessions, so that reading the counters of a session with ten thousand sub-sessions (which
+//! any member may do) neither spins other cpus nor keeps its own from scheduling.
 
 use crate::bindings;
 use core::marker::PhantomData;
@@ -16,10 +18,10 @@ pub(crate) struct TreeGuard {
 }
 
 impl TreeGuard {
-    /// Takes the tree lock.
+    /// Takes the tree lock; may sleep.
     pub(crate) fn lock() -> Self {
-        // SAFETY: `agent_ns_tree_lock` is a statically initialised spinlock.
-        unsafe { bindings::spin_lock(&raw mut bindings::agent_ns_tree_lock) };
+        // SAFETY: `agent_ns_tree_lock` is a statically initialised mutex.
+        unsafe { bindings::mutex_lock(&raw mut bindings::agent_ns_tree_lock) };
         TreeGuard {
             _not_send: PhantomData,
         }
@@ -29,6 +31,6 @@ impl TreeGuard {
 impl Drop for TreeGuard {
     fn drop(&mut self) {
         // SAFETY: The guard exists, so this thread holds the lock.
-        unsafe { bindings::spin_unlock(&raw mut bindings::agent_ns_tree_lock) };
+        unsafe { bindings::mutex_unlock(&raw mut bindings::agent_ns_tree_lock) };
     }
 }
