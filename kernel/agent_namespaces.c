@@ -58,40 +58,72 @@ static atomic_t agent_ns_live = ATOMIC_INIT(0);
 static bool agent_ns_on = true;		/* kernel.agent_ns.enabled */
 static DEFINE_MUTEX(agent_ns_key_lock);
 
-static void agent_ns_update_hooks(void)
-{
-	bool want;
+/*
+ * The enforcement hooks (agent_ns_may(), agent_ns_clamp()) run while
+ * agent_ns_enforcing is on: while some session has a limit under an action
+ * other than log (agent_ns_nr_enforcing counts them, under the session tree
+ * lock).  The same rules: on before the setter returns, off a second after
+ * the last such budget went.
+ */
+DEFINE_STATIC_KEY_FALSE(agent_ns_enforcing);
+static atomic_t agent_ns_nr_enforcing = ATOMIC_INIT(0);
 
+static void agent_ns_set_key(struct static_key_false *key, bool want)
+{
+	if (want == static_key_enabled(key))
+		return;
+	if (want)
+		static_branch_enable(key);
+	else
+		static_branch_disable(key);
+}
+
+/* Switch both keys to what the state asks for now; may sleep. */
+void agent_ns_update_keys(void)
+{
 	mutex_lock(&agent_ns_key_lock);
-	want = agent_ns_on && atomic_read(&agent_ns_live);
-	if (want != static_key_enabled(&agent_ns_hooks)) {
-		if (want)
-			static_branch_enable(&agent_ns_hooks);
-		else
-			static_branch_disable(&agent_ns_hooks);
-	}
+	agent_ns_set_key(&agent_ns_hooks,
+			 agent_ns_on && atomic_read(&agent_ns_live));
+	agent_ns_set_key(&agent_ns_enforcing,
+			 atomic_read(&agent_ns_nr_enforcing) > 0);
 	mutex_unlock(&agent_ns_key_lock);
 }
 
-static void agent_ns_hooks_off(struct work_struct *work)
+static void agent_ns_keys_work(struct work_struct *work)
 {
-	agent_ns_update_hooks();
+	agent_ns_update_keys();
 }
 
-static DECLARE_DELAYED_WORK(agent_ns_hooks_off_work, agent_ns_hooks_off);
+static DECLARE_DELAYED_WORK(agent_ns_keys_later, agent_ns_keys_work);
+
+/* Switch a key off a second from now, if it is still not needed then. */
+void agent_ns_update_keys_later(void)
+{
+	mod_delayed_work(system_dfl_wq, &agent_ns_keys_later, HZ);
+}
 
 /* A session was created (process context, may sleep). */
 void agent_ns_activate(void)
 {
 	atomic_inc(&agent_ns_live);
-	agent_ns_update_hooks();
+	agent_ns_update_keys();
 }
 
-/* A session was freed (any context). */
+/* A session was freed. */
 void agent_ns_deactivate(void)
 {
 	if (atomic_dec_and_test(&agent_ns_live))
-		mod_delayed_work(system_dfl_wq, &agent_ns_hooks_off_work, HZ);
+		agent_ns_update_keys_later();
+}
+
+/*
+ * A session's budget started (@delta 1) or stopped (-1) enforcing, under
+ * the tree lock; the caller then calls agent_ns_update_keys() (start) or
+ * agent_ns_update_keys_later() (stop) without it.
+ */
+void agent_ns_enforcing_add(int delta)
+{
+	atomic_add(delta, &agent_ns_nr_enforcing);
 }
 
 /*
@@ -117,7 +149,7 @@ static void agent_ns_set_enabled(bool on)
 	was = agent_ns_on;
 	WRITE_ONCE(agent_ns_on, on);
 	mutex_unlock(&agent_ns_key_lock);
-	agent_ns_update_hooks();
+	agent_ns_update_keys();
 	if (on && !was)
 		agent_ns_resume();
 }

@@ -122,6 +122,11 @@ extern struct list_head agent_ns_roots;
  * kernel.agent_ns.enabled is 1.
  */
 extern struct static_key_false agent_ns_hooks;
+/*
+ * On while some session has a limit under an action other than log: only
+ * then can agent_ns_may() refuse or agent_ns_clamp() cut anything.
+ */
+extern struct static_key_false agent_ns_enforcing;
 
 /* Implemented in Rust (rust/kernel/agent_ns/). */
 void agent_ns_free(struct agent_namespace *ns);
@@ -170,6 +175,9 @@ struct agent_namespace *task_agent_ns_get(struct task_struct *task);
 extern const size_t agent_ns_c_layout[8];
 void agent_ns_activate(void);
 void agent_ns_deactivate(void);
+void agent_ns_enforcing_add(int delta);
+void agent_ns_update_keys(void);
+void agent_ns_update_keys_later(void);
 bool agent_ns_enabled(void);
 void agent_ns_timer_init(struct agent_namespace *ns);
 void agent_ns_timer_arm(struct agent_namespace *ns, u64 deadline_ns);
@@ -235,7 +243,7 @@ static __always_inline void __agent_ns_count(enum agent_ns_counter c, u64 val)
 {
 	struct agent_namespace *ns = __agent_ns_current();
 
-	if (unlikely(READ_ONCE(ns->budget_mask) & BIT(c)))
+	if (unlikely(test_bit(c, &ns->budget_mask)))
 		agent_ns_charge_count(ns, c, val);
 	else
 		this_cpu_add(ns->pcpu->count[c], val);
@@ -265,14 +273,30 @@ static __always_inline void agent_ns_count(enum agent_ns_counter c, u64 val)
 }
 
 /*
- * agent_ns_count() for the system call entry, which has found
- * SYSCALL_WORK_AGENT_NS in the flags it reads anyway (the bit is part of
- * SYSCALL_WORK_ENTER, so a task outside every session does not even test
- * it).  Only tasks in a session get here, and then the key is on unless
- * kernel.agent_ns.enabled is 0: the count is the straight-line path.
- * Returns 1 when it counted, 0 while the hooks are off, and -1 when a deny
- * budget refuses the call: the entry code must then skip it, its return
- * value already set to -EDQUOT.
+ * The system call entry of a task in a session that has no other system
+ * call work: count the call, and return whether to run it (false when a
+ * deny budget refuses it, its return value then set to -EDQUOT).  Only
+ * the budget path tests a result: the count is the straight line.
+ */
+static __always_inline bool agent_ns_syscall_enter(void)
+{
+	struct agent_namespace *ns;
+
+	if (!static_branch_likely(&agent_ns_hooks))
+		return true;
+	ns = __agent_ns_current();
+	if (unlikely(test_bit(AGENT_NS_SYSCALLS, &ns->budget_mask)))
+		return agent_ns_charge_syscall(ns) > 0;
+	this_cpu_inc(ns->pcpu->count[AGENT_NS_SYSCALLS]);
+	return true;
+}
+
+/*
+ * agent_ns_syscall_enter() for a task with other system call work too
+ * (ptrace, seccomp, audit), which has found SYSCALL_WORK_AGENT_NS in the
+ * flags it reads anyway.  Returns 1 when it counted, 0 while the hooks
+ * are off, and -1 when a deny budget refuses the call: the entry code
+ * must then skip it, its return value already set to -EDQUOT.
  */
 static __always_inline int agent_ns_count_syscall(void)
 {
@@ -285,7 +309,7 @@ static __always_inline int agent_ns_count_syscall(void)
 	 * The budget path takes one argument: the entry code keeps the
 	 * system call number in its argument register across the call.
 	 */
-	if (unlikely(READ_ONCE(ns->budget_mask) & BIT(AGENT_NS_SYSCALLS)))
+	if (unlikely(test_bit(AGENT_NS_SYSCALLS, &ns->budget_mask)))
 		return agent_ns_charge_syscall(ns);
 	this_cpu_inc(ns->pcpu->count[AGENT_NS_SYSCALLS]);
 	return 1;
@@ -303,7 +327,7 @@ static __always_inline int agent_ns_count_sqe(void)
 	if (!agent_ns_counting())
 		return 0;
 	ns = __agent_ns_current();
-	if (unlikely(READ_ONCE(ns->budget_mask) & BIT(AGENT_NS_SYSCALLS)))
+	if (unlikely(test_bit(AGENT_NS_SYSCALLS, &ns->budget_mask)))
 		return agent_ns_charge_sqe(ns);
 	this_cpu_inc(ns->pcpu->count[AGENT_NS_SYSCALLS]);
 	return 0;
@@ -321,10 +345,10 @@ static __always_inline int agent_ns_may(enum agent_ns_counter c)
 {
 	struct agent_namespace *ns;
 
-	if (!agent_ns_counting())
+	if (!static_branch_unlikely(&agent_ns_enforcing) || !agent_ns_counting())
 		return 0;
 	ns = __agent_ns_current();
-	if (likely(!(READ_ONCE(ns->budget_mask) & BIT(c))))
+	if (likely(!test_bit(c, &ns->budget_mask)))
 		return 0;
 	return agent_ns_check(ns, c);
 }
@@ -343,10 +367,10 @@ static __always_inline int agent_ns_clamp(enum agent_ns_counter c, size_t *len)
 {
 	struct agent_namespace *ns;
 
-	if (!agent_ns_counting())
+	if (!static_branch_unlikely(&agent_ns_enforcing) || !agent_ns_counting())
 		return 0;
 	ns = __agent_ns_current();
-	if (likely(!(READ_ONCE(ns->budget_mask) & BIT(c))))
+	if (likely(!test_bit(c, &ns->budget_mask)))
 		return 0;
 	return agent_ns_bytes_left(ns, c, len);
 }
@@ -409,6 +433,16 @@ static inline void put_agent_ns(struct agent_namespace *ns)
 static inline void agent_ns_switch_task(struct task_struct *p,
 					struct nsproxy *new)
 {
+}
+
+static inline bool agent_ns_counting(void)
+{
+	return false;
+}
+
+static inline bool agent_ns_syscall_enter(void)
+{
+	return true;
 }
 
 static inline int agent_ns_count_syscall(void)

@@ -220,6 +220,13 @@ impl Budget {
         self.limits().mask()
     }
 
+    /// Returns whether this budget can refuse or cut an event: it limits a counter under an
+    /// action other than log. The sessions for which this holds are counted for the
+    /// `agent_ns_enforcing` key, which turns on `agent_ns_may()` and `agent_ns_clamp()`.
+    pub(crate) fn enforcing(&self) -> bool {
+        self.action.load(Relaxed) != ACTION_LOG && self.own_mask() != 0
+    }
+
     /// Returns the credentials of the tasks that set limit `i` and the action, if both are set.
     fn setters(&self, i: usize) -> Option<(ARef<Credential>, ARef<Credential>)> {
         let setter = self.setter.lock();
@@ -493,12 +500,13 @@ impl Session {
     ) -> Result {
         let b = &self.budget;
         let mut crossed = [None; NR_COUNTERS];
-        let new = {
+        let (new, was_enforcing, enforcing) = {
             let tree = TreeGuard::lock();
             let (new, loosens) = b.limits().merged(&new, known);
             if loosens && !privileged {
                 return Err(EPERM);
             }
+            let was_enforcing = b.enforcing();
             // SAFETY: The current task's credentials are valid while it runs; `ARef::from` takes
             // a reference of its own on them.
             let me = ARef::from(unsafe { Credential::from_ptr(bindings::agent_ns_current_cred()) });
@@ -537,8 +545,21 @@ impl Session {
             }
             let (mask, above) = self.inherited();
             self.update_masks(&tree, mask, above);
-            new
+            let enforcing = b.enforcing();
+            if enforcing != was_enforcing {
+                // SAFETY: No requirements; called under the tree lock, as it must be.
+                unsafe { bindings::agent_ns_enforcing_add(if enforcing { 1 } else { -1 }) };
+            }
+            (new, was_enforcing, enforcing)
         };
+        // The enforcement hooks are on before the setter returns, and go off lazily.
+        if enforcing && !was_enforcing {
+            // SAFETY: No requirements; no lock is held (it may sleep).
+            unsafe { bindings::agent_ns_update_keys() };
+        } else if was_enforcing && !enforcing {
+            // SAFETY: No requirements.
+            unsafe { bindings::agent_ns_update_keys_later() };
+        }
         // SAFETY: `self.ns()` is a valid session; the cancel may sleep and no lock is held.
         unsafe { bindings::agent_ns_timer_cancel(self.ns().as_ptr()) };
         if new.max[ELAPSED] != 0 {

@@ -523,7 +523,16 @@ unsafe fn free_one(ns: *mut bindings::agent_namespace) -> Option<*mut bindings::
     }
     // SAFETY: `sibling` is linked (into the parent's children or the roots) under the lock.
     unsafe { bindings::list_del(session.sibling.get()) };
+    let enforcing = session.budget.enforcing();
+    if enforcing {
+        // SAFETY: No requirements; under the tree lock, as `set_limits()` counts it.
+        unsafe { bindings::agent_ns_enforcing_add(-1) };
+    }
     drop(tree);
+    if enforcing {
+        // SAFETY: No requirements; no lock is held.
+        unsafe { bindings::agent_ns_update_keys_later() };
+    }
     trace::session_end(session.ns(), &mine, session.elapsed_ns(), reason);
     // SAFETY: Nobody references the session any more; it was allocated as a `KBox<Session>`, is
     // in the namespace tree, and holds an active reference and a reference on its parent and a
