@@ -220,12 +220,23 @@ static inline void agent_ns_switch_task(struct task_struct *p,
 		clear_task_syscall_work(p, AGENT_NS);
 }
 
+/* Whether the counting hooks are on: a patched jump. */
+static __always_inline bool agent_ns_hooks_on(void)
+{
+	return static_branch_unlikely(&agent_ns_hooks);
+}
+
+/* Whether the current task is in a session (meaningful while the hooks are on). */
+static __always_inline bool agent_ns_in_session(void)
+{
+	return READ_ONCE(current_thread_info()->syscall_work) &
+	       SYSCALL_WORK_AGENT_NS;
+}
+
 /* Whether the current task counts: the hooks are on and it is in a session. */
 static __always_inline bool agent_ns_counting(void)
 {
-	return static_branch_unlikely(&agent_ns_hooks) &&
-	       (READ_ONCE(current_thread_info()->syscall_work) &
-		SYSCALL_WORK_AGENT_NS);
+	return agent_ns_hooks_on() && agent_ns_in_session();
 }
 
 /*
@@ -238,12 +249,26 @@ static __always_inline struct agent_namespace *__agent_ns_current(void)
 	return current->nsproxy->agent_ns;
 }
 
+/* Whether @ns or an ancestor limits @c. */
+static __always_inline bool agent_ns_limited(struct agent_namespace *ns,
+					     enum agent_ns_counter c)
+{
+	/*
+	 * The mask changes under the tree lock (set_limits()); its readers
+	 * need no ordering (an event that races a new budget is counted as
+	 * it would have been a moment earlier), and a plain read of the one
+	 * bit lets the compiler test it in memory: one instruction where
+	 * READ_ONCE() makes two on the system call entry.
+	 */
+	return data_race(ns->budget_mask) & BIT(c);
+}
+
 /* The hooks' common part, for a task whose SYSCALL_WORK_AGENT_NS is set. */
 static __always_inline void __agent_ns_count(enum agent_ns_counter c, u64 val)
 {
 	struct agent_namespace *ns = __agent_ns_current();
 
-	if (unlikely(test_bit(c, &ns->budget_mask)))
+	if (unlikely(agent_ns_limited(ns, c)))
 		agent_ns_charge_count(ns, c, val);
 	else
 		this_cpu_add(ns->pcpu->count[c], val);
@@ -274,21 +299,24 @@ static __always_inline void agent_ns_count(enum agent_ns_counter c, u64 val)
 
 /*
  * The system call entry of a task in a session that has no other system
- * call work: count the call, and return whether to run it (false when a
- * deny budget refuses it, its return value then set to -EDQUOT).  Only
- * the budget path tests a result: the count is the straight line.
+ * call work: count the call.  Returns 1 to run it, 0 when a deny budget
+ * refuses it (its return value then set to -EDQUOT), and -1 while the
+ * hooks are off: the entry code then takes its general path, so that the
+ * static key's jump does not land where every system call goes (where
+ * IBT would put an ENDBR64 every system call runs).  Only the budget path
+ * tests a result: the count is the straight line.
  */
-static __always_inline bool agent_ns_syscall_enter(void)
+static __always_inline int agent_ns_syscall_enter(void)
 {
 	struct agent_namespace *ns;
 
 	if (!static_branch_likely(&agent_ns_hooks))
-		return true;
+		return -1;
 	ns = __agent_ns_current();
-	if (unlikely(test_bit(AGENT_NS_SYSCALLS, &ns->budget_mask)))
+	if (unlikely(agent_ns_limited(ns, AGENT_NS_SYSCALLS)))
 		return agent_ns_charge_syscall(ns) > 0;
 	this_cpu_inc(ns->pcpu->count[AGENT_NS_SYSCALLS]);
-	return true;
+	return 1;
 }
 
 /*
@@ -309,16 +337,17 @@ static __always_inline int agent_ns_count_syscall(void)
 	 * The budget path takes one argument: the entry code keeps the
 	 * system call number in its argument register across the call.
 	 */
-	if (unlikely(test_bit(AGENT_NS_SYSCALLS, &ns->budget_mask)))
+	if (unlikely(agent_ns_limited(ns, AGENT_NS_SYSCALLS)))
 		return agent_ns_charge_syscall(ns);
 	this_cpu_inc(ns->pcpu->count[AGENT_NS_SYSCALLS]);
 	return 1;
 }
 
 /*
- * One io_uring submission queue entry, which counts as a system call:
- * 0, or -EDQUOT when a deny budget refuses it (or -EINTR for a process
- * that a fired SIGKILL budget is ending), which the request fails with.
+ * One io_uring submission queue entry of a batch whose entries are charged
+ * one by one (agent_ns_sqes_each()), as a system call: 0, or -EDQUOT when
+ * a deny budget refuses it (or -EINTR for a process that a fired SIGKILL
+ * budget is ending), which the request fails with.
  */
 static __always_inline int agent_ns_count_sqe(void)
 {
@@ -327,10 +356,32 @@ static __always_inline int agent_ns_count_sqe(void)
 	if (!agent_ns_counting())
 		return 0;
 	ns = __agent_ns_current();
-	if (unlikely(test_bit(AGENT_NS_SYSCALLS, &ns->budget_mask)))
+	if (unlikely(agent_ns_limited(ns, AGENT_NS_SYSCALLS)))
 		return agent_ns_charge_sqe(ns);
 	this_cpu_inc(ns->pcpu->count[AGENT_NS_SYSCALLS]);
 	return 0;
+}
+
+/*
+ * io_uring: the entries of one submission batch count as system calls.
+ * Returns whether each is charged on its own (agent_ns_count_sqe()), as
+ * a deny budget needs: under a budget on system calls.  Otherwise
+ * agent_ns_count_sqes() adds them all at the end of the batch.
+ */
+static __always_inline bool agent_ns_sqes_each(void)
+{
+	return agent_ns_counting() &&
+	       agent_ns_limited(__agent_ns_current(), AGENT_NS_SYSCALLS);
+}
+
+/*
+ * Count the @nr entries of a batch that were not charged one by one (a
+ * budget on system calls set meanwhile is charged the batch at once).
+ */
+static __always_inline void agent_ns_count_sqes(unsigned int nr)
+{
+	if (agent_ns_counting())
+		__agent_ns_count(AGENT_NS_SYSCALLS, nr);
 }
 
 /**
@@ -348,7 +399,7 @@ static __always_inline int agent_ns_may(enum agent_ns_counter c)
 	if (!static_branch_unlikely(&agent_ns_enforcing) || !agent_ns_counting())
 		return 0;
 	ns = __agent_ns_current();
-	if (likely(!test_bit(c, &ns->budget_mask)))
+	if (likely(!agent_ns_limited(ns, c)))
 		return 0;
 	return agent_ns_check(ns, c);
 }
@@ -370,7 +421,7 @@ static __always_inline int agent_ns_clamp(enum agent_ns_counter c, size_t *len)
 	if (!static_branch_unlikely(&agent_ns_enforcing) || !agent_ns_counting())
 		return 0;
 	ns = __agent_ns_current();
-	if (likely(!test_bit(c, &ns->budget_mask)))
+	if (likely(!agent_ns_limited(ns, c)))
 		return 0;
 	return agent_ns_bytes_left(ns, c, len);
 }
@@ -440,9 +491,9 @@ static inline bool agent_ns_counting(void)
 	return false;
 }
 
-static inline bool agent_ns_syscall_enter(void)
+static inline int agent_ns_syscall_enter(void)
 {
-	return true;
+	return -1;
 }
 
 static inline int agent_ns_count_syscall(void)
@@ -453,6 +504,15 @@ static inline int agent_ns_count_syscall(void)
 static inline int agent_ns_count_sqe(void)
 {
 	return 0;
+}
+
+static inline bool agent_ns_sqes_each(void)
+{
+	return false;
+}
+
+static inline void agent_ns_count_sqes(unsigned int nr)
+{
 }
 
 static inline int agent_ns_may(enum agent_ns_counter c)
