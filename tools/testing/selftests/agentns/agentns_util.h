@@ -75,7 +75,7 @@ static inline int wait_exit(pid_t pid)
  */
 static inline int read_session(const char *who, char out[33])
 {
-	char path[80], buf[64];
+	char path[96], buf[64];
 	ssize_t n;
 	int fd;
 
@@ -174,5 +174,211 @@ static inline void say(const char *fmt, ...)
 	if (write(2, buf, n) < 0)
 		return;
 }
+
+#ifdef AGENTNS_IO_URING
+/*
+ * A raw io_uring, for the tests that define AGENTNS_IO_URING before they
+ * include this file: the rings mapped by hand (no liburing).  Every page
+ * of the rings is touched at setup, so that budgets and counter deltas
+ * see only the SQEs a test submits.
+ */
+#include <stdbool.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <linux/io_uring.h>
+
+#ifndef __NR_io_uring_setup
+#define __NR_io_uring_setup	425
+#endif
+#ifndef __NR_io_uring_enter
+#define __NR_io_uring_enter	426
+#endif
+
+struct agentns_ring {
+	int fd;
+	unsigned int entries, queued;
+	unsigned long enters;		/* io_uring_enter(2) calls made */
+	unsigned int *sq_head, *sq_tail, *sq_mask, *sq_array;
+	unsigned int *cq_head, *cq_tail, *cq_mask;
+	struct io_uring_sqe *sqes;
+	struct io_uring_cqe *cqes;
+	void *sq_map, *cq_map;
+	size_t sq_len, cq_len, sqes_len;
+};
+
+static inline void ring_close(struct agentns_ring *r)
+{
+	if (r->sqes && r->sqes != MAP_FAILED)
+		munmap(r->sqes, r->sqes_len);
+	if (r->cq_map && r->cq_map != MAP_FAILED && r->cq_map != r->sq_map)
+		munmap(r->cq_map, r->cq_len);
+	if (r->sq_map && r->sq_map != MAP_FAILED)
+		munmap(r->sq_map, r->sq_len);
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = -1;
+}
+
+/* Sets up a ring of @entries SQEs with the IORING_SETUP_* @flags: 0, or -errno. */
+static inline int ring_setup_flags(struct agentns_ring *r, unsigned int entries,
+				   unsigned int flags)
+{
+	struct io_uring_params p;
+	int err;
+
+	memset(&p, 0, sizeof(p));
+	memset(r, 0, sizeof(*r));
+	p.flags = flags;
+	r->fd = syscall(__NR_io_uring_setup, entries, &p);
+	if (r->fd < 0)
+		return -errno;
+	r->entries = p.sq_entries;
+	r->sq_len = p.sq_off.array + p.sq_entries * sizeof(unsigned int);
+	r->cq_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+	if (p.features & IORING_FEAT_SINGLE_MMAP) {
+		if (r->cq_len > r->sq_len)
+			r->sq_len = r->cq_len;
+		r->cq_len = r->sq_len;
+	}
+	r->sq_map = mmap(NULL, r->sq_len, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_POPULATE, r->fd, IORING_OFF_SQ_RING);
+	if (r->sq_map == MAP_FAILED)
+		goto fail;
+	if (p.features & IORING_FEAT_SINGLE_MMAP)
+		r->cq_map = r->sq_map;
+	else
+		r->cq_map = mmap(NULL, r->cq_len, PROT_READ | PROT_WRITE,
+				 MAP_SHARED | MAP_POPULATE, r->fd, IORING_OFF_CQ_RING);
+	if (r->cq_map == MAP_FAILED)
+		goto fail;
+	r->sqes_len = p.sq_entries * sizeof(struct io_uring_sqe);
+	r->sqes = mmap(NULL, r->sqes_len, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_POPULATE, r->fd, IORING_OFF_SQES);
+	if (r->sqes == MAP_FAILED)
+		goto fail;
+	r->sq_head = (unsigned int *)((char *)r->sq_map + p.sq_off.head);
+	r->sq_tail = (unsigned int *)((char *)r->sq_map + p.sq_off.tail);
+	r->sq_mask = (unsigned int *)((char *)r->sq_map + p.sq_off.ring_mask);
+	r->sq_array = (unsigned int *)((char *)r->sq_map + p.sq_off.array);
+	r->cq_head = (unsigned int *)((char *)r->cq_map + p.cq_off.head);
+	r->cq_tail = (unsigned int *)((char *)r->cq_map + p.cq_off.tail);
+	r->cq_mask = (unsigned int *)((char *)r->cq_map + p.cq_off.ring_mask);
+	r->cqes = (struct io_uring_cqe *)((char *)r->cq_map + p.cq_off.cqes);
+	/* The SQ array maps slot i to SQE i for good; touch every page. */
+	for (unsigned int i = 0; i < p.sq_entries; i++)
+		r->sq_array[i] = i;
+	memset(r->sqes, 0, r->sqes_len);
+	__atomic_store_n(r->cq_head, *r->cq_head, __ATOMIC_RELEASE);
+	return 0;
+fail:
+	err = -errno;
+	ring_close(r);
+	return err;
+}
+
+/* Sets up a ring of @entries SQEs: 0, or -errno. */
+static inline int ring_setup(struct agentns_ring *r, unsigned int entries)
+{
+	return ring_setup_flags(r, entries, 0);
+}
+
+/*
+ * The next free SQE, zeroed, with @op, @fd and @user_data filled in; at
+ * most the ring's entries may be queued before ring_flush().
+ */
+static inline struct io_uring_sqe *ring_sqe(struct agentns_ring *r, __u8 op, int fd,
+					    __u64 user_data)
+{
+	unsigned int tail = *r->sq_tail + r->queued;
+	struct io_uring_sqe *sqe = &r->sqes[tail & *r->sq_mask];
+
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->opcode = op;
+	sqe->fd = fd;
+	sqe->user_data = user_data;
+	r->queued++;
+	return sqe;
+}
+
+/* Hands the queued SQEs to the kernel's side of the ring: how many. */
+static inline unsigned int ring_flush(struct agentns_ring *r)
+{
+	unsigned int n = r->queued;
+
+	__atomic_store_n(r->sq_tail, *r->sq_tail + n, __ATOMIC_RELEASE);
+	r->queued = 0;
+	return n;
+}
+
+/*
+ * One io_uring_enter(2): submits up to @submit flushed SQEs and, if @wait
+ * is not 0, waits until @wait CQEs are there.  The number of SQEs it
+ * consumed, or -errno.
+ */
+static inline int ring_enter(struct agentns_ring *r, unsigned int submit, unsigned int wait)
+{
+	long ret;
+
+	r->enters++;
+	ret = syscall(__NR_io_uring_enter, r->fd, submit, wait,
+		      wait ? IORING_ENTER_GETEVENTS : 0, NULL, 0);
+	return ret < 0 ? -errno : (int)ret;
+}
+
+/* Takes the oldest CQE off the ring into @cqe: false if there is none. */
+static inline bool ring_reap(struct agentns_ring *r, struct io_uring_cqe *cqe)
+{
+	unsigned int head = *r->cq_head;
+
+	if (head == __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE))
+		return false;
+	*cqe = r->cqes[head & *r->cq_mask];
+	__atomic_store_n(r->cq_head, head + 1, __ATOMIC_RELEASE);
+	return true;
+}
+
+/*
+ * Submits the queued SQEs and waits for as many CQEs, in one
+ * io_uring_enter(2) unless a signal interrupts it, storing each CQE's res
+ * at res[user_data].  Returns 0, or -errno of io_uring_enter(2).
+ */
+static inline int ring_run(struct agentns_ring *r, int *res)
+{
+	unsigned int n = ring_flush(r), submitted = 0, done = 0;
+	struct io_uring_cqe cqe;
+	int ret;
+
+	while (done < n) {
+		ret = ring_enter(r, n - submitted, n - done);
+		if (ret == -EINTR)
+			continue;
+		if (ret < 0)
+			return ret;
+		submitted += ret;
+		while (ring_reap(r, &cqe)) {
+			res[cqe.user_data] = cqe.res;
+			done++;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Whether io_uring_setup(2) fails here, for whatever reason (not built in,
+ * disabled by sysctl, filtered): then errno says why.
+ */
+static inline bool no_io_uring(void)
+{
+	struct io_uring_params p;
+	int fd;
+
+	memset(&p, 0, sizeof(p));
+	fd = syscall(__NR_io_uring_setup, 8, &p);
+	if (fd < 0)
+		return true;
+	close(fd);
+	return false;
+}
+#endif /* AGENTNS_IO_URING */
 
 #endif /* AGENTNS_UTIL_H */

@@ -36,17 +36,10 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <linux/agent_namespaces.h>
-#include <linux/io_uring.h>
 
 #include "../kselftest_harness.h"
+#define AGENTNS_IO_URING
 #include "agentns_util.h"
-
-#ifndef __NR_io_uring_setup
-#define __NR_io_uring_setup	425
-#endif
-#ifndef __NR_io_uring_enter
-#define __NR_io_uring_enter	426
-#endif
 
 #define MIB			(1024 * 1024)
 #define CHUNK			(64 * 1024)
@@ -213,157 +206,6 @@ static int wait_until(pid_t pid, double deadline)
 			return -1;
 		usleep(1000);
 	}
-}
-
-/*
- * A raw io_uring: the rings mapped by hand (no liburing).  Every page of
- * the rings is touched at setup, so that budgets see only the SQEs.
- */
-struct ring {
-	int fd;
-	unsigned int entries, queued;
-	unsigned int *sq_head, *sq_tail, *sq_mask, *sq_array;
-	unsigned int *cq_head, *cq_tail, *cq_mask;
-	struct io_uring_sqe *sqes;
-	struct io_uring_cqe *cqes;
-	void *sq_map, *cq_map;
-	size_t sq_len, cq_len, sqes_len;
-};
-
-static void ring_close(struct ring *r)
-{
-	if (r->sqes && r->sqes != MAP_FAILED)
-		munmap(r->sqes, r->sqes_len);
-	if (r->cq_map && r->cq_map != MAP_FAILED && r->cq_map != r->sq_map)
-		munmap(r->cq_map, r->cq_len);
-	if (r->sq_map && r->sq_map != MAP_FAILED)
-		munmap(r->sq_map, r->sq_len);
-	if (r->fd >= 0)
-		close(r->fd);
-	r->fd = -1;
-}
-
-/* Sets up a ring of @entries SQEs: 0, or -errno. */
-static int ring_setup(struct ring *r, unsigned int entries)
-{
-	struct io_uring_params p;
-	int err;
-
-	memset(&p, 0, sizeof(p));
-	memset(r, 0, sizeof(*r));
-	r->fd = syscall(__NR_io_uring_setup, entries, &p);
-	if (r->fd < 0)
-		return -errno;
-	r->entries = p.sq_entries;
-	r->sq_len = p.sq_off.array + p.sq_entries * sizeof(unsigned int);
-	r->cq_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
-	if (p.features & IORING_FEAT_SINGLE_MMAP) {
-		if (r->cq_len > r->sq_len)
-			r->sq_len = r->cq_len;
-		r->cq_len = r->sq_len;
-	}
-	r->sq_map = mmap(NULL, r->sq_len, PROT_READ | PROT_WRITE,
-			 MAP_SHARED | MAP_POPULATE, r->fd, IORING_OFF_SQ_RING);
-	if (r->sq_map == MAP_FAILED)
-		goto fail;
-	if (p.features & IORING_FEAT_SINGLE_MMAP)
-		r->cq_map = r->sq_map;
-	else
-		r->cq_map = mmap(NULL, r->cq_len, PROT_READ | PROT_WRITE,
-				 MAP_SHARED | MAP_POPULATE, r->fd, IORING_OFF_CQ_RING);
-	if (r->cq_map == MAP_FAILED)
-		goto fail;
-	r->sqes_len = p.sq_entries * sizeof(struct io_uring_sqe);
-	r->sqes = mmap(NULL, r->sqes_len, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_POPULATE, r->fd, IORING_OFF_SQES);
-	if (r->sqes == MAP_FAILED)
-		goto fail;
-	r->sq_head = (unsigned int *)((char *)r->sq_map + p.sq_off.head);
-	r->sq_tail = (unsigned int *)((char *)r->sq_map + p.sq_off.tail);
-	r->sq_mask = (unsigned int *)((char *)r->sq_map + p.sq_off.ring_mask);
-	r->sq_array = (unsigned int *)((char *)r->sq_map + p.sq_off.array);
-	r->cq_head = (unsigned int *)((char *)r->cq_map + p.cq_off.head);
-	r->cq_tail = (unsigned int *)((char *)r->cq_map + p.cq_off.tail);
-	r->cq_mask = (unsigned int *)((char *)r->cq_map + p.cq_off.ring_mask);
-	r->cqes = (struct io_uring_cqe *)((char *)r->cq_map + p.cq_off.cqes);
-	/* The SQ array maps slot i to SQE i for good; touch every page. */
-	for (unsigned int i = 0; i < p.sq_entries; i++)
-		r->sq_array[i] = i;
-	memset(r->sqes, 0, r->sqes_len);
-	__atomic_store_n(r->cq_head, *r->cq_head, __ATOMIC_RELEASE);
-	return 0;
-fail:
-	err = -errno;
-	ring_close(r);
-	return err;
-}
-
-/*
- * The next free SQE, zeroed, with @op, @fd and @user_data filled in; the
- * tests queue at most two at a time on rings of 8.
- */
-static struct io_uring_sqe *ring_sqe(struct ring *r, __u8 op, int fd,
-				     __u64 user_data)
-{
-	unsigned int tail = *r->sq_tail + r->queued;
-	struct io_uring_sqe *sqe = &r->sqes[tail & *r->sq_mask];
-
-	memset(sqe, 0, sizeof(*sqe));
-	sqe->opcode = op;
-	sqe->fd = fd;
-	sqe->user_data = user_data;
-	r->queued++;
-	return sqe;
-}
-
-/*
- * Submits the queued SQEs and waits for as many CQEs, in one
- * io_uring_enter(2) unless a signal interrupts it, storing each CQE's res
- * at res[user_data].  Returns 0, or -errno of io_uring_enter(2).
- */
-static int ring_run(struct ring *r, int *res)
-{
-	unsigned int n = r->queued, submitted = 0, done = 0, head, tail;
-	long ret;
-
-	__atomic_store_n(r->sq_tail, *r->sq_tail + n, __ATOMIC_RELEASE);
-	r->queued = 0;
-	while (done < n) {
-		ret = syscall(__NR_io_uring_enter, r->fd, n - submitted,
-			      n - done, IORING_ENTER_GETEVENTS, NULL, 0);
-		if (ret < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		submitted += ret;
-		head = *r->cq_head;
-		tail = __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE);
-		for (; head != tail; head++, done++) {
-			struct io_uring_cqe *cqe = &r->cqes[head & *r->cq_mask];
-
-			res[cqe->user_data] = cqe->res;
-		}
-		__atomic_store_n(r->cq_head, head, __ATOMIC_RELEASE);
-	}
-	return 0;
-}
-
-/*
- * Whether io_uring_setup(2) fails here, for whatever reason (not built in,
- * disabled by sysctl, filtered): then errno says why.
- */
-static bool no_io_uring(void)
-{
-	struct io_uring_params p;
-	int fd;
-
-	memset(&p, 0, sizeof(p));
-	fd = syscall(__NR_io_uring_setup, 8, &p);
-	if (fd < 0)
-		return true;
-	close(fd);
-	return false;
 }
 
 /*
@@ -636,7 +478,7 @@ TEST_F(session, io_uring_write_is_cut_short_to_the_write_budget_then_denied)
 	struct io_uring_sqe *sqe;
 	int fd = tmp_file(0), res[2] = { 1, 1 }, run1, run2;
 	off_t size1, size2;
-	struct ring r;
+	struct agentns_ring r;
 
 	ASSERT_GE(fd, 0);
 	if (no_io_uring())
@@ -666,6 +508,48 @@ TEST_F(session, io_uring_write_is_cut_short_to_the_write_budget_then_denied)
 	EXPECT_EQ(self->c0.write_bytes + 1000, c1.write_bytes);
 	ring_close(&r);
 	close(fd);
+}
+
+/*
+ * IORING_OP_RECV past a DENY read budget: res is what was left, then
+ * -EDQUOT, and what was not received stays queued on the socket.
+ */
+TEST_F(session, io_uring_recv_is_cut_short_to_the_read_budget_then_denied)
+{
+	static char buf[5000];
+	struct agent_ns_counters c1;
+	struct io_uring_sqe *sqe;
+	int sv[2], res[2] = { 1, 1 }, run1, run2, q1, q2;
+	struct agentns_ring r;
+
+	if (no_io_uring())
+		SKIP(return, "no io_uring: %s", strerror(errno));
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	ASSERT_EQ((ssize_t)sizeof(buf), send(sv[0], buf, sizeof(buf), 0));
+	ASSERT_EQ(0, ring_setup(&r, 8));
+	ASSERT_EQ(0, limit_to(L_READ, 1000, AGENT_NS_ACTION_DENY, &self->c0));
+	sqe = ring_sqe(&r, IORING_OP_RECV, sv[1], 0);
+	sqe->addr = (unsigned long)buf;
+	sqe->len = sizeof(buf);
+	run1 = ring_run(&r, res);
+	q1 = queued(sv[1]);
+	sqe = ring_sqe(&r, IORING_OP_RECV, sv[1], 1);
+	sqe->addr = (unsigned long)buf;
+	sqe->len = sizeof(buf);
+	run2 = ring_run(&r, res);
+	q2 = queued(sv[1]);
+	c1 = counters();
+	ASSERT_EQ(0, lift_budget());
+	EXPECT_EQ(0, run1);
+	EXPECT_EQ(0, run2);
+	EXPECT_EQ(1000, res[0]);
+	EXPECT_EQ(4000, q1);
+	EXPECT_EQ(-EDQUOT, res[1]);
+	EXPECT_EQ(4000, q2);
+	EXPECT_EQ(self->c0.read_bytes + 1000, c1.read_bytes);
+	ring_close(&r);
+	close(sv[0]);
+	close(sv[1]);
 }
 
 /*
@@ -981,7 +865,7 @@ TEST_F(session, io_uring_openat_past_max_openat_is_denied)
 	struct io_uring_sqe *sqe;
 	int res[2] = { -1, 1 }, run[2];
 	struct stat st;
-	struct ring r;
+	struct agentns_ring r;
 
 	ASSERT_NE(NULL, mkdtemp(dir));
 	if (no_io_uring())
@@ -1022,7 +906,7 @@ TEST_F(session, io_uring_unlinkat_past_max_unlink_is_denied)
 	struct io_uring_sqe *sqe;
 	int res[2] = { 1, 1 }, run[2];
 	struct stat st;
-	struct ring r;
+	struct agentns_ring r;
 
 	ASSERT_NE(NULL, mkdtemp(dir));
 	for (int i = 0; i < 2; i++) {
@@ -1138,7 +1022,7 @@ TEST_F(session, io_uring_sqes_past_max_syscalls_are_denied_unexecuted)
 		struct agent_ns_budget b = { .action = AGENT_NS_ACTION_DENY };
 		struct io_uring_sqe *sqe;
 		int res[2] = { 1, 1 };
-		struct ring r;
+		struct agentns_ring r;
 
 		close(data[0]);
 		if (sigaction(SIGUSR1, &sa, NULL) || prctl(PR_SET_AGENT_NS, 0, 0, 0, 0))

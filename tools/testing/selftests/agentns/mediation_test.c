@@ -32,17 +32,11 @@
 #include <sys/wait.h>
 #include <linux/agent_namespaces.h>
 #include <linux/aio_abi.h>
-#include <linux/io_uring.h>
 
 #include "../kselftest_harness.h"
+#define AGENTNS_IO_URING
 #include "agentns_util.h"
 
-#ifndef __NR_io_uring_setup
-#define __NR_io_uring_setup	425
-#endif
-#ifndef __NR_io_uring_enter
-#define __NR_io_uring_enter	426
-#endif
 #ifndef TMPFS_MAGIC
 #define TMPFS_MAGIC		0x01021994
 #endif
@@ -111,158 +105,6 @@ static int big_pipe(int p[2])
 		return -1;
 	}
 	return 0;
-}
-
-/*
- * A raw io_uring: the rings mapped by hand (no liburing).  Every page of
- * the rings is touched at setup, so that the tests' counter deltas see
- * only the SQEs they submit.
- */
-struct ring {
-	int fd;
-	unsigned int entries, queued;
-	unsigned int *sq_head, *sq_tail, *sq_mask, *sq_array;
-	unsigned int *cq_head, *cq_tail, *cq_mask;
-	struct io_uring_sqe *sqes;
-	struct io_uring_cqe *cqes;
-	void *sq_map, *cq_map;
-	size_t sq_len, cq_len, sqes_len;
-};
-
-static void ring_close(struct ring *r)
-{
-	if (r->sqes && r->sqes != MAP_FAILED)
-		munmap(r->sqes, r->sqes_len);
-	if (r->cq_map && r->cq_map != MAP_FAILED && r->cq_map != r->sq_map)
-		munmap(r->cq_map, r->cq_len);
-	if (r->sq_map && r->sq_map != MAP_FAILED)
-		munmap(r->sq_map, r->sq_len);
-	if (r->fd >= 0)
-		close(r->fd);
-	r->fd = -1;
-}
-
-/* Sets up a ring of @entries SQEs: 0, or -errno. */
-static int ring_setup(struct ring *r, unsigned int entries)
-{
-	struct io_uring_params p;
-	int err;
-
-	memset(&p, 0, sizeof(p));
-	memset(r, 0, sizeof(*r));
-	r->fd = syscall(__NR_io_uring_setup, entries, &p);
-	if (r->fd < 0)
-		return -errno;
-	r->entries = p.sq_entries;
-	r->sq_len = p.sq_off.array + p.sq_entries * sizeof(unsigned int);
-	r->cq_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
-	if (p.features & IORING_FEAT_SINGLE_MMAP) {
-		if (r->cq_len > r->sq_len)
-			r->sq_len = r->cq_len;
-		r->cq_len = r->sq_len;
-	}
-	r->sq_map = mmap(NULL, r->sq_len, PROT_READ | PROT_WRITE,
-			 MAP_SHARED | MAP_POPULATE, r->fd, IORING_OFF_SQ_RING);
-	if (r->sq_map == MAP_FAILED)
-		goto fail;
-	if (p.features & IORING_FEAT_SINGLE_MMAP)
-		r->cq_map = r->sq_map;
-	else
-		r->cq_map = mmap(NULL, r->cq_len, PROT_READ | PROT_WRITE,
-				 MAP_SHARED | MAP_POPULATE, r->fd, IORING_OFF_CQ_RING);
-	if (r->cq_map == MAP_FAILED)
-		goto fail;
-	r->sqes_len = p.sq_entries * sizeof(struct io_uring_sqe);
-	r->sqes = mmap(NULL, r->sqes_len, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_POPULATE, r->fd, IORING_OFF_SQES);
-	if (r->sqes == MAP_FAILED)
-		goto fail;
-	r->sq_head = (unsigned int *)((char *)r->sq_map + p.sq_off.head);
-	r->sq_tail = (unsigned int *)((char *)r->sq_map + p.sq_off.tail);
-	r->sq_mask = (unsigned int *)((char *)r->sq_map + p.sq_off.ring_mask);
-	r->sq_array = (unsigned int *)((char *)r->sq_map + p.sq_off.array);
-	r->cq_head = (unsigned int *)((char *)r->cq_map + p.cq_off.head);
-	r->cq_tail = (unsigned int *)((char *)r->cq_map + p.cq_off.tail);
-	r->cq_mask = (unsigned int *)((char *)r->cq_map + p.cq_off.ring_mask);
-	r->cqes = (struct io_uring_cqe *)((char *)r->cq_map + p.cq_off.cqes);
-	/* The SQ array maps slot i to SQE i for good; touch every page. */
-	for (unsigned int i = 0; i < p.sq_entries; i++)
-		r->sq_array[i] = i;
-	memset(r->sqes, 0, r->sqes_len);
-	__atomic_store_n(r->cq_head, *r->cq_head, __ATOMIC_RELEASE);
-	return 0;
-fail:
-	err = -errno;
-	ring_close(r);
-	return err;
-}
-
-/*
- * The next free SQE, zeroed, with @op, @fd and @user_data filled in; the
- * tests queue at most 16 at a time on rings of 32.
- */
-static struct io_uring_sqe *ring_sqe(struct ring *r, __u8 op, int fd,
-				     __u64 user_data)
-{
-	unsigned int tail = *r->sq_tail + r->queued;
-	struct io_uring_sqe *sqe = &r->sqes[tail & *r->sq_mask];
-
-	memset(sqe, 0, sizeof(*sqe));
-	sqe->opcode = op;
-	sqe->fd = fd;
-	sqe->user_data = user_data;
-	r->queued++;
-	return sqe;
-}
-
-/*
- * Submits the queued SQEs and waits for as many CQEs, in one
- * io_uring_enter(2) unless a signal interrupts it, storing each CQE's res
- * at res[user_data].  Returns 0, or -errno of io_uring_enter(2).
- */
-static int ring_run(struct ring *r, int *res)
-{
-	unsigned int n = r->queued, submitted = 0, done = 0, head, tail;
-	long ret;
-
-	__atomic_store_n(r->sq_tail, *r->sq_tail + n, __ATOMIC_RELEASE);
-	r->queued = 0;
-	while (done < n) {
-		ret = syscall(__NR_io_uring_enter, r->fd, n - submitted,
-			      n - done, IORING_ENTER_GETEVENTS, NULL, 0);
-		if (ret < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		submitted += ret;
-		head = *r->cq_head;
-		tail = __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE);
-		for (; head != tail; head++, done++) {
-			struct io_uring_cqe *cqe = &r->cqes[head & *r->cq_mask];
-
-			res[cqe->user_data] = cqe->res;
-		}
-		__atomic_store_n(r->cq_head, head, __ATOMIC_RELEASE);
-	}
-	return 0;
-}
-
-/*
- * Whether io_uring_setup(2) fails here, for whatever reason (not built in,
- * disabled by sysctl, filtered): then errno says why.
- */
-static bool no_io_uring(void)
-{
-	struct io_uring_params p;
-	int fd;
-
-	memset(&p, 0, sizeof(p));
-	fd = syscall(__NR_io_uring_setup, 8, &p);
-	if (fd < 0)
-		return true;
-	close(fd);
-	return false;
 }
 
 /* Every test runs in its own fresh session. */
@@ -659,7 +501,7 @@ TEST_F(session, aio_pwrite_and_pread_count_completed_bytes)
 TEST_F(session, io_uring_nops_count_as_system_calls)
 {
 	struct agent_ns_counters c1;
-	struct ring r;
+	struct agentns_ring r;
 	int res[8];
 
 	if (no_io_uring())
@@ -685,7 +527,7 @@ TEST_F(session, io_uring_write_and_writev_count_write_bytes)
 	char *buf = buffer(MIB);
 	long long wrote = 0;
 	int fd = tmp_file(0), res[16];
-	struct ring r;
+	struct agentns_ring r;
 
 	ASSERT_NE(NULL, buf);
 	ASSERT_GE(fd, 0);
@@ -732,7 +574,7 @@ TEST_F(session, io_uring_read_and_readv_count_read_bytes)
 	char *buf = buffer(MIB);
 	long long got = 0;
 	int fd = tmp_file(MIB), res[16];
-	struct ring r;
+	struct agentns_ring r;
 
 	ASSERT_NE(NULL, buf);
 	ASSERT_GE(fd, 0);
@@ -777,7 +619,7 @@ TEST_F(session, io_uring_send_and_recv_count_bytes)
 	struct agent_ns_counters c1;
 	char *out = buffer(CHUNK), *in = buffer(CHUNK);
 	long long sent = 0, received = 0;
-	struct ring r;
+	struct agentns_ring r;
 	int sv[2], res[1];
 
 	ASSERT_NE(NULL, out);
@@ -825,7 +667,7 @@ TEST_F(session, io_uring_splice_and_tee_count_read_and_write)
 	struct agent_ns_counters c1;
 	long long spliced = 0, teed = 0;
 	int in = tmp_file(MIB), a[2], b[2], res[1];
-	struct ring r;
+	struct agentns_ring r;
 
 	ASSERT_GE(in, 0);
 	ASSERT_EQ(0, big_pipe(a));
@@ -869,7 +711,7 @@ TEST_F(session, io_uring_openat_counts_successful_opens)
 	struct agent_ns_counters c1;
 	char dir[] = "/tmp/agentns-oXXXXXX", path[64];
 	struct io_uring_sqe *sqe;
-	struct ring r;
+	struct agentns_ring r;
 	int res[2];
 
 	ASSERT_NE(NULL, mkdtemp(dir));
@@ -908,7 +750,7 @@ TEST_F(session, io_uring_connect_counts_attempts)
 	socklen_t len;
 	int l = socket(AF_UNIX, SOCK_STREAM, 0), s = socket(AF_UNIX, SOCK_STREAM, 0);
 	int t = socket(AF_UNIX, SOCK_STREAM, 0), res[2];
-	struct ring r;
+	struct agentns_ring r;
 
 	ASSERT_GE(l, 0);
 	ASSERT_GE(s, 0);
@@ -946,7 +788,7 @@ TEST_F(session, io_uring_unlinkat_counts_successful_removals)
 	struct agent_ns_counters c1;
 	char dir[] = "/tmp/agentns-uXXXXXX", path[64], gone[64];
 	struct io_uring_sqe *sqe;
-	struct ring r;
+	struct agentns_ring r;
 	int res[2];
 
 	ASSERT_NE(NULL, mkdtemp(dir));
