@@ -344,7 +344,7 @@ static int agent_ns_reap_interval_handler(const struct ctl_table *table,
 {
 	int ret = proc_douintvec_minmax(table, write, buffer, lenp, ppos);
 
-	if (!ret && write)
+	if (!ret && write && !agent_ns_boot_off)
 		mod_delayed_work(system_dfl_wq, &agent_ns_reaper,
 				 READ_ONCE(agent_ns_reap_interval) * HZ);
 	return ret;

@@ -384,6 +384,22 @@ static __always_inline void agent_ns_count_sqes(unsigned int nr)
 		__agent_ns_count(AGENT_NS_SYSCALLS, nr);
 }
 
+/*
+ * The session whose budgets limit @c for the current task, or NULL: the
+ * common test of the checks made before an operation, for which only an
+ * enforcing budget (agent_ns_enforcing) matters.
+ */
+static __always_inline struct agent_namespace *
+agent_ns_enforced(enum agent_ns_counter c)
+{
+	struct agent_namespace *ns;
+
+	if (!static_branch_unlikely(&agent_ns_enforcing) || !agent_ns_counting())
+		return NULL;
+	ns = __agent_ns_current();
+	return likely(!agent_ns_limited(ns, c)) ? NULL : ns;
+}
+
 /**
  * agent_ns_may - whether the current task may cause one more @c event
  * @c: a counted event (open, connect, unlink, fork, exec)
@@ -394,14 +410,9 @@ static __always_inline void agent_ns_count_sqes(unsigned int nr)
  */
 static __always_inline int agent_ns_may(enum agent_ns_counter c)
 {
-	struct agent_namespace *ns;
+	struct agent_namespace *ns = agent_ns_enforced(c);
 
-	if (!static_branch_unlikely(&agent_ns_enforcing) || !agent_ns_counting())
-		return 0;
-	ns = __agent_ns_current();
-	if (likely(!agent_ns_limited(ns, c)))
-		return 0;
-	return agent_ns_check(ns, c);
+	return ns ? agent_ns_check(ns, c) : 0;
 }
 
 /**
@@ -416,14 +427,9 @@ static __always_inline int agent_ns_may(enum agent_ns_counter c)
  */
 static __always_inline int agent_ns_clamp(enum agent_ns_counter c, size_t *len)
 {
-	struct agent_namespace *ns;
+	struct agent_namespace *ns = agent_ns_enforced(c);
 
-	if (!static_branch_unlikely(&agent_ns_enforcing) || !agent_ns_counting())
-		return 0;
-	ns = __agent_ns_current();
-	if (likely(!agent_ns_limited(ns, c)))
-		return 0;
-	return agent_ns_bytes_left(ns, c, len);
+	return ns ? agent_ns_bytes_left(ns, c, len) : 0;
 }
 
 /*

@@ -88,9 +88,10 @@ pub unsafe extern "C" fn agent_ns_may_enter(
 /// (`EPERM`) when the caller may not see it.
 ///
 /// The rule is the pid namespaces' (`pidns_get_parent()`): the parent is handed out only when it
-/// is the caller's own session or below it. A task in a session learns nothing of the sessions
-/// above its own, not even their ids, and holds no descriptor that keeps them alive; from the
-/// initial session every chain can be walked up to the top.
+/// is the caller's own session or below it. A task in a session gets no descriptor of a session
+/// above its own (which would keep it alive and name it to `setns(2)`; the parent's id it may
+/// read, with `PR_GET_AGENT_PARENT_ID`); from the initial session every chain can be walked up
+/// to the top.
 ///
 /// # Safety
 ///
