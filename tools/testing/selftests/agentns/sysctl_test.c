@@ -12,7 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -314,6 +317,148 @@ TEST(max_agent_namespaces_bounds_sessions)
 	}
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+/* A value of a cgroup file, or of one key of memory.stat; -1 on error. */
+static long long cg_read(const char *dir, const char *file, const char *key)
+{
+	char path[256], buf[8192], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	if (!key)
+		return atoll(buf);
+	for (p = buf; p; p = strchr(p, '\n')) {
+		if (*p == '\n')
+			p++;
+		if (!strncmp(p, key, strlen(key)) && p[strlen(key)] == ' ')
+			return atoll(p + strlen(key) + 1);
+	}
+	return -1;
+}
+
+static int cg_write(const char *dir, const char *file, const char *val)
+{
+	char path[256];
+	int fd, ret;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	ret = write(fd, val, strlen(val)) < 0 ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+/*
+ * What the child of memcg_limit_stops_creation_with_enomem does, in the
+ * memory cgroup @cg: 0, or the step that went wrong.
+ */
+static int memcg_child(const char *cg)
+{
+	char val[32];
+	long long slab0, slab1, cur;
+	int i;
+
+	/* No OOM victim here: a charge past memory.max then fails. */
+	if (write_long("/proc/self/oom_score_adj", -1000))
+		return 10;
+	/* Nothing left to fault in once the limit is set. */
+	if (mlockall(MCL_CURRENT | MCL_FUTURE))
+		return 11;
+	snprintf(val, sizeof(val), "%d", getpid());
+	if (cg_write(cg, "cgroup.procs", val))
+		return 12;
+	/*
+	 * A session's memory is charged to its creator's cgroup: ten sessions
+	 * add at least 512 bytes of slab each (a session is over 1 KiB; the
+	 * nsproxy each copies, also charged, under 100 bytes).  memory.stat
+	 * folds small updates in every 2 s: read it after that.  (Its per-cpu
+	 * counters are charged too, except in the per-cpu allocator's first
+	 * chunk, which is all a small guest uses: the percpu line is no
+	 * measure here.)
+	 */
+	sleep(3);
+	slab0 = cg_read(cg, "memory.stat", "slab");
+	for (i = 0; i < 10; i++)
+		if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0))
+			return 13;
+	sleep(3);
+	slab1 = cg_read(cg, "memory.stat", "slab");
+	if (slab0 < 0 || slab1 - slab0 < 10 * 512) {
+		printf("# slab %lld -> %lld\n", slab0, slab1);
+		return 14;
+	}
+	/*
+	 * A limit below what the cgroup holds drains its precharged stock;
+	 * then a limit at what it holds leaves no room for the next charge,
+	 * which fails (no task here may be OOM-killed) with ENOMEM.
+	 */
+	cur = cg_read(cg, "memory.current", NULL);
+	if (cur <= 0)
+		return 15;
+	snprintf(val, sizeof(val), "%lld", cur - 4096 > 0 ? cur - 4096 : 0);
+	if (cg_write(cg, "memory.max", val))
+		return 16;
+	cur = cg_read(cg, "memory.current", NULL);
+	snprintf(val, sizeof(val), "%lld", cur);
+	if (cur <= 0 || cg_write(cg, "memory.max", val))
+		return 16;
+	for (i = 0; i < 18; i++) {	/* within the depth limit, 32 */
+		if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0))
+			return errno == ENOMEM ? 0 : 17;
+	}
+	return 18;
+}
+
+/*
+ * A session's memory (the session and its per-cpu counters) is charged to
+ * the memory cgroup of the task that creates it, as the other namespaces'
+ * is: it shows in the cgroup's memory.stat, and a cgroup at its
+ * memory.max cannot create one (ENOMEM).
+ */
+TEST(memcg_limit_stops_creation_with_enomem)
+{
+	char root[] = "/tmp/agentns-cgXXXXXX", cg[64];
+	int ret;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root");
+	ASSERT_NE(NULL, mkdtemp(root));
+	if (mount("cgroup2", root, "cgroup2", 0, NULL)) {
+		rmdir(root);
+		SKIP(return, "no cgroup2: %s", strerror(errno));
+	}
+	snprintf(cg, sizeof(cg), "%s/agentns-memcg", root);
+	if (cg_read(root, "cgroup.controllers", NULL) < 0 ||
+	    cg_write(root, "cgroup.subtree_control", "+memory")) {
+		umount(root);
+		rmdir(root);
+		SKIP(return, "no memory controller");
+	}
+	ASSERT_EQ(0, mkdir(cg, 0755));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0)
+		_exit(memcg_child(cg));
+	ret = wait_exit(pid);
+	rmdir(cg);
+	umount(root);
+	rmdir(root);
+	EXPECT_EQ(0, ret) {
+		TH_LOG("step %d (see memcg_child())", ret);
+	}
 }
 
 /*
