@@ -227,6 +227,78 @@ TEST_F(session, tighten_allowed_loosen_refused_without_privilege)
 	}
 }
 
+#define RACE_ROUNDS 2000
+
+/*
+ * One member of the race below: @rounds times, read the limits, lower
+ * its own field by one and write the whole structure back, re-reading
+ * on EPERM.  Writes the last value it set to @out; exits 0, or 20 + the
+ * step that failed.
+ */
+static void tighten_loop(int field_is_openat, int out)
+{
+	unsigned long long last = 0;
+
+	if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+		_exit(20);
+	for (int i = 0; i < RACE_ROUNDS; i++) {
+		struct agent_ns_budget b;
+		__u64 *f = field_is_openat ? &b.max_openat : &b.max_unlink;
+
+		if (get_budget(&b))
+			_exit(21);
+		*f -= 1;
+		if (set_budget(&b)) {
+			if (errno != EPERM)
+				_exit(22);
+			i--;		/* a stale read: read again */
+			continue;
+		}
+		last = *f;
+	}
+	if (write(out, &last, sizeof(last)) != sizeof(last))
+		_exit(23);
+	_exit(0);
+}
+
+/*
+ * Two unprivileged members tighten different limits of one session at
+ * once, each writing back the whole structure it read.  A write built
+ * from a stale read would put the other's limit back up: that loosens,
+ * and the check and the store are one step under the tree lock, so it is
+ * refused (EPERM) and the writer reads again.  At the end each limit is
+ * exactly the last value its member set: none was undone.
+ */
+TEST_F(session, concurrent_setters_cannot_undo_each_other)
+{
+	struct agent_ns_budget b = { .max_openat = 1000000, .max_unlink = 1000000 };
+	unsigned long long last[2];
+	int p[2][2];
+	pid_t pid[2];
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root to drop privileges");
+	ASSERT_EQ(0, set_budget(&b));
+	for (int i = 0; i < 2; i++) {
+		ASSERT_EQ(0, pipe(p[i]));
+		pid[i] = fork();
+		ASSERT_GE(pid[i], 0);
+		if (pid[i] == 0)
+			tighten_loop(i == 0, p[i][1]);
+		close(p[i][1]);
+	}
+	for (int i = 0; i < 2; i++) {
+		EXPECT_EQ(0, wait_exit(pid[i]));
+		ASSERT_EQ(sizeof(last[i]), read(p[i][0], &last[i], sizeof(last[i])));
+		close(p[i][0]);
+	}
+	ASSERT_EQ(0, get_budget(&b));
+	EXPECT_EQ(1000000 - RACE_ROUNDS, last[0]);
+	EXPECT_EQ(1000000 - RACE_ROUNDS, last[1]);
+	EXPECT_EQ(last[0], b.max_openat);
+	EXPECT_EQ(last[1], b.max_unlink);
+}
+
 static void *spin(void *arg)
 {
 	for (;;)

@@ -992,9 +992,11 @@ TEST_F(session, syscalls_past_max_syscalls_fail_without_running)
 	close(data[1]);
 	ASSERT_EQ(sizeof(t), read(ready[0], &t, sizeof(t)));
 	EXPECT_TRUE(reached(self->sh, 1));
-	/* Whether a refused call counts is not part of the contract: logged. */
-	TH_LOG("syscalls: %llu, the limit %llu",
-	       proc_value(self->child, "syscalls"), t + 2);
+	/*
+	 * Refused calls count in syscalls (they were entered): t + 2 run,
+	 * then the refused getppid and write.
+	 */
+	EXPECT_EQ(t + 4, proc_value(self->child, "syscalls"));
 	ASSERT_EQ(0, kill(self->child, SIGUSR1));
 	EXPECT_EQ(42, wait_exit(self->child));
 	self->child = 0;

@@ -1809,6 +1809,106 @@ TEST(signal_reach__member_raised_action_spares_root)
 	EXPECT_EQ(0, wait_exit(s));
 }
 
+/*
+ * A pid namespace init of the session, made by root and running as
+ * nobody: its pid.  Returns once it runs as nobody.
+ */
+static pid_t start_pidns_init(void)
+{
+	int ready[2];
+	pid_t i;
+	char c;
+
+	if (pipe(ready) || unshare(CLONE_NEWPID))
+		return -1;
+	i = fork();
+	if (i == 0) {
+		if (drop_to_nobody() || write(ready[1], "x", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(ready[1]);
+	if (i < 0 || read(ready[0], &c, 1) != 1)
+		i = -1;
+	close(ready[0]);
+	return i;
+}
+
+/*
+ * A pid namespace's init ignores the signals of its own namespace; only
+ * a task with CAP_KILL over the namespace's owner can kill it from
+ * outside.  An agent (nobody) that crosses its own SIGKILL budget ends
+ * itself but not the init of a pid namespace root made, though that init
+ * runs as nobody too.
+ */
+TEST(signal_reach__member_kill_spares_a_pid_namespace_init)
+{
+	pid_t s = fork();
+
+	ASSERT_GE(s, 0);
+	if (s == 0) {
+		pid_t i, a;
+
+		if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0))
+			_exit(1);
+		i = start_pidns_init();
+		if (i < 0)
+			_exit(2);
+		a = fork();		/* pid 2 of the new namespace */
+		if (a == 0) {
+			struct agent_ns_budget b = { .action = AGENT_NS_ACTION_SIGKILL };
+
+			if (drop_to_nobody())
+				_exit(3);
+			b.max_syscalls = syscalls_now() + 20;
+			if (set_limits(&b))
+				_exit(4);
+			spin_syscalls(1000);
+			_exit(5);
+		}
+		if (wait_exit(a) != 128 + SIGKILL)
+			_exit(11);	/* the agent itself must die */
+		if (!bystander_survived(i))
+			_exit(12);	/* the init must not */
+		_exit(0);
+	}
+	EXPECT_EQ(0, wait_exit(s));
+}
+
+/* Root's budget (CAP_KILL over the namespace's owner) reaches that init. */
+TEST(signal_reach__root_kill_reaches_a_pid_namespace_init)
+{
+	int fds[2];
+	pid_t s, i = 0;
+
+	ASSERT_EQ(0, pipe(fds));
+	ASSERT_EQ(0, prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0));
+	s = fork();
+	ASSERT_GE(s, 0);
+	if (s == 0) {
+		struct agent_ns_budget b = { .action = AGENT_NS_ACTION_SIGKILL };
+
+		if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0))
+			_exit(1);
+		i = start_pidns_init();
+		if (i < 0)
+			_exit(2);
+		if (write(fds[1], &i, sizeof(i)) != sizeof(i))
+			_exit(3);
+		b.max_syscalls = syscalls_now() + 20;
+		if (set_limits(&b))
+			_exit(4);
+		spin_syscalls(1000);
+		_exit(5);
+	}
+	ASSERT_EQ(sizeof(i), read(fds[0], &i, sizeof(i)));
+	EXPECT_EQ(128 + SIGKILL, wait_exit(s));
+	/* The init, reparented to this subreaper, died of it too. */
+	EXPECT_EQ(128 + SIGKILL, wait_exit(i));
+	prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+}
+
 int main(int argc, char **argv)
 {
 	unsigned char id[AGENT_NS_ID_BYTES];
