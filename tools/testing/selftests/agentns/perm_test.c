@@ -1699,6 +1699,24 @@ static bool bystander_survived(pid_t r)
 	return alive;
 }
 
+/*
+ * The agent of the signal_reach tests: drops to nobody, sets a SIGKILL
+ * budget 20 system calls away and crosses it.  Exits 2-4 if it survives
+ * or cannot get there.
+ */
+static void agent_crosses_kill_budget(void)
+{
+	struct agent_ns_budget b = { .action = AGENT_NS_ACTION_SIGKILL };
+
+	if (drop_to_nobody())
+		_exit(2);
+	b.max_syscalls = syscalls_now() + 20;
+	if (set_limits(&b))
+		_exit(3);
+	spin_syscalls(1000);
+	_exit(4);
+}
+
 /* An agent (nobody) tightens a SIGKILL budget and crosses it. */
 TEST(signal_reach__member_kill_spares_root)
 {
@@ -1712,17 +1730,8 @@ TEST(signal_reach__member_kill_spares_root)
 			_exit(1);
 		r = start_bystander();
 		a = fork();
-		if (a == 0) {
-			struct agent_ns_budget b = { .action = AGENT_NS_ACTION_SIGKILL };
-
-			if (drop_to_nobody())
-				_exit(2);
-			b.max_syscalls = syscalls_now() + 20;
-			if (set_limits(&b))
-				_exit(3);
-			spin_syscalls(1000);
-			_exit(4);
-		}
+		if (a == 0)
+			agent_crosses_kill_budget();
 		if (wait_exit(a) != 128 + SIGKILL)
 			_exit(11);	/* the agent itself must die */
 		if (!bystander_survived(r))
@@ -1856,17 +1865,8 @@ TEST(signal_reach__member_kill_spares_a_pid_namespace_init)
 		if (i < 0)
 			_exit(2);
 		a = fork();		/* pid 2 of the new namespace */
-		if (a == 0) {
-			struct agent_ns_budget b = { .action = AGENT_NS_ACTION_SIGKILL };
-
-			if (drop_to_nobody())
-				_exit(3);
-			b.max_syscalls = syscalls_now() + 20;
-			if (set_limits(&b))
-				_exit(4);
-			spin_syscalls(1000);
-			_exit(5);
-		}
+		if (a == 0)
+			agent_crosses_kill_budget();
 		if (wait_exit(a) != 128 + SIGKILL)
 			_exit(11);	/* the agent itself must die */
 		if (!bystander_survived(i))
