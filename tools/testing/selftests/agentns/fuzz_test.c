@@ -2509,11 +2509,17 @@ static void check_ns_file(struct ctx *c, const char *dir)
 	ssize_t n;
 	uid_t uid;
 
+	/*
+	 * procfs answers EACCES for a namespace link whose task has exited
+	 * since the lookup (proc_ns_readlink() and proc_ns_get_link() start
+	 * from -EACCES): the reader is root, so it is never a refused ptrace
+	 * check, and it counts as gone.
+	 */
 	snprintf(path, sizeof(path), "%s/ns/agent", dir);
 	n = readlink(path, link, sizeof(link) - 1);
 	proc_op();
 	if (n < 0) {
-		if (!gone(-errno))
+		if (errno != EACCES && !gone(-errno))
 			fail(c, "readlink %s: %s", path, strerror(errno));
 		return;
 	}
@@ -2528,7 +2534,7 @@ static void check_ns_file(struct ctx *c, const char *dir)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	proc_op();
 	if (fd < 0) {
-		if (!gone(-errno))
+		if (errno != EACCES && !gone(-errno))
 			fail(c, "open %s: %s", path, strerror(errno));
 		return;
 	}
