@@ -77,6 +77,8 @@ struct agent_ns_pcpu {
  * @ucounts: the owner's count of agent namespaces (max_agent_namespaces)
  * @expired: set by the reaper while the session has outlived
  *           kernel.agent_ns.max_lifetime (its tasks are killed)
+ * @reaped:  set with @expired and never cleared: the reaper killed the
+ *           session's tasks (AGENT_NS_INFO_REAPED)
  * @dying:   set when the session is being freed: the elapsed-time timer
  *           and its work no longer re-arm each other
  *
@@ -96,6 +98,7 @@ struct agent_namespace {
 	struct work_struct elapsed_work;
 	struct ucounts *ucounts;
 	bool expired;
+	bool reaped;
 	bool dying;
 };
 
@@ -103,6 +106,13 @@ static inline struct agent_namespace *to_agent_ns(struct ns_common *ns)
 {
 	return container_of(ns, struct agent_namespace, ns);
 }
+
+/* The AGENT_NS_GET_* ioctl numbers, for Rust: bindgen cannot expand _IOR(). */
+enum agent_ns_ioctl_nr {
+	AGENT_NS_IOC_INFO	= _IOC_NR(AGENT_NS_GET_INFO),
+	AGENT_NS_IOC_COUNTERS	= _IOC_NR(AGENT_NS_GET_COUNTERS),
+	AGENT_NS_IOC_BUDGET	= _IOC_NR(AGENT_NS_GET_BUDGET),
+};
 
 /* Why a session ended, as the agent_session_end tracepoint reports it. */
 enum agent_ns_end_reason {
@@ -147,6 +157,8 @@ void agent_ns_elapsed_expired(struct agent_namespace *ns);
 unsigned int agent_ns_mark_expired(u64 max_lifetime_ns);
 void agent_ns_resume(void);
 struct agent_namespace *agent_ns_get_parent(struct agent_namespace *ns);
+long agent_ns_ioctl(struct agent_namespace *ns, unsigned int nr,
+		    void __user *arg, size_t size);
 
 /*
  * What agent_ns_charge() asks of the caller besides its return of 0 or

@@ -8,6 +8,7 @@
 #define _UAPI_LINUX_AGENT_NAMESPACES_H
 
 #include <linux/types.h>
+#include <linux/nsfs.h>
 
 /* Size of a session id in bytes; the initial session's id is all zeros. */
 #define AGENT_NS_ID_BYTES	16
@@ -104,5 +105,56 @@ struct agent_ns_budget {
 
 #define AGENT_NS_BUDGET_SIZE_VER0	32	/* sizeof first published struct */
 #define AGENT_NS_BUDGET_SIZE_VER1	80	/* a limit for every counter */
+
+/*
+ * What AGENT_NS_GET_INFO reads about a session.  @fired has a bit per
+ * limit of the session's own budget whose action fired since the limit was
+ * last set; bit N is the limit of the N-th field of struct
+ * agent_ns_counters (AGENT_NS_FIRED_*).  Version 0 is 48 bytes.
+ */
+struct agent_ns_info {
+	__u8  id[AGENT_NS_ID_BYTES];
+	__u8  parent_id[AGENT_NS_ID_BYTES];	/* zeros for the initial session */
+	__u32 level;		/* depth: 0 for the initial session */
+	__u32 flags;		/* AGENT_NS_INFO_* */
+	__u32 fired;		/* AGENT_NS_FIRED_* */
+	__u32 reserved;		/* 0 */
+};
+
+#define AGENT_NS_INFO_SIZE_VER0		48
+
+/* A SIGTERM or SIGKILL action of the session's own budget has fired. */
+#define AGENT_NS_INFO_ACTED		(1U << 0)
+/* ... of the budget of a session above it. */
+#define AGENT_NS_INFO_ACTED_ABOVE	(1U << 1)
+/*
+ * The session, or one above it, outlived kernel.agent_ns.max_lifetime and
+ * the reaper killed its tasks.
+ */
+#define AGENT_NS_INFO_REAPED		(1U << 2)
+
+#define AGENT_NS_FIRED_SYSCALLS		(1U << 0)
+#define AGENT_NS_FIRED_OPENAT		(1U << 1)
+#define AGENT_NS_FIRED_WRITE_BYTES	(1U << 2)
+#define AGENT_NS_FIRED_CONNECT		(1U << 3)
+#define AGENT_NS_FIRED_UNLINK		(1U << 4)
+#define AGENT_NS_FIRED_FORK		(1U << 5)
+#define AGENT_NS_FIRED_ELAPSED		(1U << 6)
+#define AGENT_NS_FIRED_READ_BYTES	(1U << 7)
+#define AGENT_NS_FIRED_EXEC		(1U << 8)
+
+/*
+ * ioctls on a session's namespace file (/proc/PID/ns/agent, or one from
+ * NS_GET_PARENT or open_by_handle_at(2)).  The descriptor is the
+ * permission, as for the other nsfs ioctls: whoever could open it may read
+ * the session through it, also after its last task has exited.  The
+ * structures are extensible the way NS_MNT_GET_INFO's is: the size in the
+ * command is the caller's, at least version 0; a larger one is zero-filled
+ * past the kernel's.  On another namespace type they fail with EINVAL.
+ * The numbers sit far above nsfs's own (NSIO 1-13) to leave those free.
+ */
+#define AGENT_NS_GET_INFO	_IOR(NSIO, 0x40, struct agent_ns_info)
+#define AGENT_NS_GET_COUNTERS	_IOR(NSIO, 0x41, struct agent_ns_counters)
+#define AGENT_NS_GET_BUDGET	_IOR(NSIO, 0x42, struct agent_ns_budget)
 
 #endif /* _UAPI_LINUX_AGENT_NAMESPACES_H */

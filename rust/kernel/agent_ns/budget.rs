@@ -208,6 +208,27 @@ impl Budget {
         self.acted.load(Relaxed) != 0
     }
 
+    /// Returns the limits whose action fired since they were last set, as `AGENT_NS_FIRED_*`
+    /// bits: bit N for the limit of the N-th field of `struct agent_ns_counters`.
+    pub(crate) fn fired_mask(&self) -> u32 {
+        let bit = |i: usize| match i {
+            ELAPSED => bindings::AGENT_NS_FIRED_ELAPSED,
+            _ => match Counter::ALL[i] {
+                Counter::Syscalls => bindings::AGENT_NS_FIRED_SYSCALLS,
+                Counter::Openat => bindings::AGENT_NS_FIRED_OPENAT,
+                Counter::WriteBytes => bindings::AGENT_NS_FIRED_WRITE_BYTES,
+                Counter::Connect => bindings::AGENT_NS_FIRED_CONNECT,
+                Counter::Unlink => bindings::AGENT_NS_FIRED_UNLINK,
+                Counter::Fork => bindings::AGENT_NS_FIRED_FORK,
+                Counter::ReadBytes => bindings::AGENT_NS_FIRED_READ_BYTES,
+                Counter::Exec => bindings::AGENT_NS_FIRED_EXEC,
+            },
+        };
+        (0..=ELAPSED)
+            .filter(|&i| self.fired[i].load(Relaxed) != 0)
+            .fold(0, |m, i| m | bit(i))
+    }
+
     /// Returns the current limits.
     pub(crate) fn limits(&self) -> Limits {
         Limits {

@@ -310,15 +310,28 @@ impl AgentNamespace {
         Ok(child)
     }
 
+    /// Returns whether the reaper has killed this session's tasks, because it or an ancestor
+    /// outlived `kernel.agent_ns.max_lifetime`.
+    pub(crate) fn reaped(&self) -> bool {
+        let mut cur = Some(self);
+        while let Some(ns) = cur {
+            // SAFETY: `reaped` is written under the tree lock, and read with `READ_ONCE()`.
+            if unsafe { ptr::read_volatile(&raw const (*ns.as_ptr()).reaped) } {
+                return true;
+            }
+            cur = ns.parent();
+        }
+        false
+    }
+
     /// Returns why the session is ending: the reaper or a budget action against it or an
     /// ancestor, else the exit of its last task.
     fn end_reason(&self) -> EndReason {
+        if self.reaped() {
+            return EndReason::Reaped;
+        }
         let mut cur = Some(self);
         while let Some(ns) = cur {
-            // SAFETY: `expired` is written under the tree lock, and read with `READ_ONCE()`.
-            if unsafe { ptr::read_volatile(&raw const (*ns.as_ptr()).expired) } {
-                return EndReason::Reaped;
-            }
             if ns.session().is_some_and(|s| s.budget.acted()) {
                 return EndReason::Budget;
             }
@@ -436,8 +449,13 @@ pub extern "C" fn agent_ns_mark_expired(max_lifetime_ns: u64) -> u32 {
         }
         if expired {
             if !was {
-                // SAFETY: `p` is a live session.
-                unsafe { bindings::agent_ns_log_reaped(p) };
+                // SAFETY: `p` is a live session; `reaped` is written only here, under the tree
+                // lock, and read with `READ_ONCE()`. The reaper signals the marked sessions'
+                // tasks right after this walk.
+                unsafe {
+                    ptr::write_volatile(&raw mut (*p).reaped, true);
+                    bindings::agent_ns_log_reaped(p);
+                }
             }
             *n += 1;
         }

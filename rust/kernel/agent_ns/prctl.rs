@@ -71,7 +71,7 @@ fn struct_size(usize: c_ulong, ver0: usize) -> Result<usize> {
 
 /// Copies `src` to a user structure of `usize` bytes, as `copy_struct_to_user()` does: a
 /// smaller user structure gets the prefix it knows, a larger one gets zeros past the kernel's.
-fn put_struct(addr: c_ulong, usize: c_ulong, src: &[u8], ver0: usize) -> Result {
+pub(super) fn put_struct(addr: c_ulong, usize: c_ulong, src: &[u8], ver0: usize) -> Result {
     let usize = struct_size(usize, ver0)?;
     let n = usize.min(src.len());
     let mut w = UserSlice::new(UserPtr::from_addr(addr), usize).writer();
@@ -91,13 +91,14 @@ fn put_struct(addr: c_ulong, usize: c_ulong, src: &[u8], ver0: usize) -> Result 
 /// # Safety
 ///
 /// `T` must have no padding.
-unsafe fn as_bytes<T>(v: &T) -> &[u8] {
+pub(super) unsafe fn as_bytes<T>(v: &T) -> &[u8] {
     // SAFETY: `v` is valid for `size_of::<T>()` bytes, all initialised (no padding).
     unsafe { core::slice::from_raw_parts(core::ptr::from_ref(v).cast(), core::mem::size_of::<T>()) }
 }
 
-fn get_counters(addr: c_ulong, usize: c_ulong) -> Result {
-    let c = AgentNamespace::current().counters().to_uapi();
+/// Copies the counters of `ns` to a user `struct agent_ns_counters` of `usize` bytes.
+pub(super) fn get_counters(ns: &AgentNamespace, addr: c_ulong, usize: c_ulong) -> Result {
+    let c = ns.counters().to_uapi();
     // SAFETY: `agent_ns_counters` is nine `u64`s, without padding.
     let bytes = unsafe { as_bytes(&c) };
     put_struct(
@@ -108,8 +109,8 @@ fn get_counters(addr: c_ulong, usize: c_ulong) -> Result {
     )
 }
 
-fn get_budget(addr: c_ulong, usize: c_ulong) -> Result {
-    let ns = AgentNamespace::current();
+/// Copies the limits of `ns` to a user `struct agent_ns_budget` of `usize` bytes.
+pub(super) fn get_budget(ns: &AgentNamespace, addr: c_ulong, usize: c_ulong) -> Result {
     let b = ns
         .session()
         .map(|s| s.budget.limits())
@@ -225,7 +226,7 @@ fn dispatch(option: u32, arg2: c_ulong, arg3: c_ulong, arg4: c_ulong, arg5: c_ul
             if arg4 != 0 || arg5 != 0 {
                 return Err(EINVAL);
             }
-            get_counters(arg2, arg3)
+            get_counters(&AgentNamespace::current(), arg2, arg3)
         }
         bindings::PR_SET_AGENT_BUDGET_LIMITS => {
             if arg4 != 0 || arg5 != 0 {
@@ -237,7 +238,7 @@ fn dispatch(option: u32, arg2: c_ulong, arg3: c_ulong, arg4: c_ulong, arg5: c_ul
             if arg4 != 0 || arg5 != 0 {
                 return Err(EINVAL);
             }
-            get_budget(arg2, arg3)
+            get_budget(&AgentNamespace::current(), arg2, arg3)
         }
         bindings::PR_SET_AGENT_INTENT_TAG => {
             if arg3 != 0 || arg4 != 0 || arg5 != 0 {

@@ -40,9 +40,17 @@ pub const REQUIRED_DEFINES: &[(&str, u64)] = &[
     ("AGENT_NS_ACTION_DENY", 3),
     ("AGENT_NS_BUDGET_SIZE_VER0", 32),
     ("AGENT_NS_BUDGET_SIZE_VER1", 80),
+    ("AGENT_NS_INFO_SIZE_VER0", 48),
 ];
 
-/// A field: (C type, name).
+/// The ioctls the library uses: (name, number, structure); all `_IOR(NSIO, nr, struct ...)`.
+pub const REQUIRED_IOCTLS: &[(&str, u64, &str)] = &[
+    ("AGENT_NS_GET_INFO", 0x40, "agent_ns_info"),
+    ("AGENT_NS_GET_COUNTERS", 0x41, "agent_ns_counters"),
+    ("AGENT_NS_GET_BUDGET", 0x42, "agent_ns_budget"),
+];
+
+/// A field: (C type, name); an array's type has its length, as in `__u8[16]`.
 pub type KnownField = (&'static str, &'static str);
 
 /// The structures (C name, size-define prefix) with the fields the library knows, in order.
@@ -77,6 +85,18 @@ pub const STRUCTS: &[(&str, &str, &[KnownField])] = &[
             ("__u64", "max_unlink"),
             ("__u64", "max_fork"),
             ("__u64", "max_exec"),
+        ],
+    ),
+    (
+        "agent_ns_info",
+        "AGENT_NS_INFO",
+        &[
+            ("__u8[16]", "id"),
+            ("__u8[16]", "parent_id"),
+            ("__u32", "level"),
+            ("__u32", "flags"),
+            ("__u32", "fired"),
+            ("__u32", "reserved"),
         ],
     ),
 ];
@@ -248,7 +268,12 @@ fn eval(expr: &str, defs: &BTreeMap<String, u64>) -> R<u64> {
 }
 
 struct Field {
+    /// The C type, with the length for an array (`__u8[16]`).
     ctype: String,
+    /// The element type.
+    base: String,
+    /// The array length, or `None` for a scalar.
+    len: Option<usize>,
     name: String,
     size: usize,
     offset: usize,
@@ -268,7 +293,7 @@ fn ctype_size(t: &str) -> Option<(usize, &'static str)> {
     })
 }
 
-fn parse_struct(src: &str, name: &str) -> R<(Vec<Field>, usize)> {
+fn parse_struct(src: &str, name: &str, defs: &BTreeMap<String, u64>) -> R<(Vec<Field>, usize)> {
     let open = format!("struct {name} {{");
     let norm: String = src.split_whitespace().collect::<Vec<_>>().join(" ");
     let start = norm
@@ -290,19 +315,33 @@ fn parse_struct(src: &str, name: &str) -> R<(Vec<Field>, usize)> {
         let [ctype, fname] = toks[..] else {
             return Err(format!("struct {name}: unsupported declaration {decl:?}"));
         };
-        let (size, _) = ctype_size(ctype)
+        let (elem, _) = ctype_size(ctype)
             .ok_or_else(|| format!("struct {name}: unsupported type in {decl:?}"))?;
+        // A one-dimensional array of a length the header defines is the one declarator
+        // besides a plain name.
+        let (fname, len) = match fname.split_once('[') {
+            Some((n, l)) => {
+                let l = l
+                    .strip_suffix(']')
+                    .ok_or_else(|| format!("struct {name}: unsupported declarator in {decl:?}"))?;
+                (n, Some(eval(l, defs)? as usize))
+            }
+            None => (fname, None),
+        };
+        let size = elem * len.unwrap_or(1);
         if !fname.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') {
             return Err(format!(
                 "struct {name}: unsupported declarator in {decl:?} (arrays, bitfields)"
             ));
         }
-        if off % size != 0 {
+        if off % elem != 0 {
             return Err(format!("struct {name}: implicit padding before {fname}"));
         }
-        align = align.max(size);
+        align = align.max(elem);
         fields.push(Field {
-            ctype: ctype.to_string(),
+            ctype: len.map_or_else(|| ctype.to_string(), |l| format!("{ctype}[{l}]")),
+            base: ctype.to_string(),
+            len,
             name: fname.to_string(),
             size,
             offset: off,
@@ -326,10 +365,34 @@ fn camel(name: &str) -> String {
         .collect()
 }
 
-/// Parses the header's object-like #defines that have a value, in order.
-fn parse_defines(src: &str) -> R<(BTreeMap<String, u64>, Vec<String>)> {
+/// An `_IOR(NSIO, nr, struct name)` define: (name, nr, struct name).
+type Ioctl = (String, u64, String);
+
+/// Parses the body of an `_IOR(NSIO, nr, struct name)` define.
+fn parse_ioctl(name: &str, body: &str, defs: &BTreeMap<String, u64>) -> R<Ioctl> {
+    let bad = || format!("{name}: only _IOR(NSIO, nr, struct name) is supported, not {body:?}");
+    let args = body
+        .strip_prefix("_IOR(")
+        .and_then(|b| b.strip_suffix(')'))
+        .ok_or_else(bad)?;
+    let [ty, nr, st] = args.split(',').map(str::trim).collect::<Vec<_>>()[..] else {
+        return Err(bad());
+    };
+    let st = st.strip_prefix("struct ").ok_or_else(bad)?.trim();
+    if ty != "NSIO" {
+        return Err(bad());
+    }
+    Ok((name.to_string(), eval(nr, defs)?, st.to_string()))
+}
+
+/// The header's object-like #defines that have a value, their names in order, and its ioctls.
+type Defines = (BTreeMap<String, u64>, Vec<String>, Vec<Ioctl>);
+
+/// Parses the header's #defines.
+fn parse_defines(src: &str) -> R<Defines> {
     let mut defs = BTreeMap::new();
     let mut order = Vec::new();
+    let mut ioctls = Vec::new();
     for line in src.lines() {
         let line = line.trim();
         let Some(rest) = line.strip_prefix('#') else {
@@ -350,6 +413,10 @@ fn parse_defines(src: &str) -> R<(BTreeMap<String, u64>, Vec<String>)> {
         if body.is_empty() {
             continue; // the include guard
         }
+        if body.starts_with("_IO") {
+            ioctls.push(parse_ioctl(name, body, &defs)?);
+            continue;
+        }
         let v = eval(body, &defs)?;
         if defs.insert(name.to_string(), v).is_some() {
             return Err(format!("{name} is defined twice"));
@@ -367,13 +434,25 @@ fn parse_defines(src: &str) -> R<(BTreeMap<String, u64>, Vec<String>)> {
             _ => {}
         }
     }
-    Ok((defs, order))
+    for (name, nr, st) in REQUIRED_IOCTLS {
+        match ioctls.iter().find(|i| i.0 == *name) {
+            None => return Err(format!("{name} is missing")),
+            Some((_, n, s)) if n != nr || s != st => {
+                return Err(format!(
+                    "{name} is _IOR(NSIO, {n:#x}, struct {s}), but the fixed ABI is \
+                     _IOR(NSIO, {nr:#x}, struct {st})"
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok((defs, order, ioctls))
 }
 
 /// Generates the Rust source for the header text `raw`; also returns warnings.
 pub fn generate(raw: &str, origin: &str) -> R<(String, Vec<String>)> {
     let src = strip_comments(raw)?;
-    let (defs, order) = parse_defines(&src)?;
+    let (defs, order, ioctls) = parse_defines(&src)?;
     let mut warnings = Vec::new();
     let mut out = String::new();
     let w = |e: std::fmt::Error| e.to_string();
@@ -397,7 +476,7 @@ pub fn generate(raw: &str, origin: &str) -> R<(String, Vec<String>)> {
     writeln!(out, "];").map_err(w)?;
 
     for (cname, prefix, known) in STRUCTS {
-        let (fields, size) = parse_struct(&src, cname)?;
+        let (fields, size) = parse_struct(&src, cname, &defs)?;
         let ver_prefix = format!("{prefix}_SIZE_VER");
         let mut versions: Vec<(u64, usize)> = defs
             .iter()
@@ -454,7 +533,10 @@ pub fn generate(raw: &str, origin: &str) -> R<(String, Vec<String>)> {
         )
         .map_err(w)?;
         for f in &fields {
-            let rty = ctype_size(&f.ctype).map(|t| t.1).unwrap_or("u64");
+            let elem = ctype_size(&f.base).map(|t| t.1).unwrap_or("u64");
+            let rty = f
+                .len
+                .map_or_else(|| elem.to_string(), |l| format!("[{elem}; {l}]"));
             writeln!(out, "    /// `{} {}`\n    pub {}: {rty},", f.ctype, f.name, f.name)
                 .map_err(w)?;
         }
@@ -494,7 +576,7 @@ pub fn generate(raw: &str, origin: &str) -> R<(String, Vec<String>)> {
              pub fn get(&self, field: &str) -> Option<u64> {{\n        match field {{"
         )
         .map_err(w)?;
-        for f in &fields {
+        for f in fields.iter().filter(|f| f.len.is_none()) {
             if f.ctype == "__u64" {
                 writeln!(out, "            \"{0}\" => Some(self.{0}),", f.name)
             } else if f.ctype.starts_with("__u") {
@@ -512,7 +594,7 @@ pub fn generate(raw: &str, origin: &str) -> R<(String, Vec<String>)> {
              match field {{"
         )
         .map_err(w)?;
-        for f in &fields {
+        for f in fields.iter().filter(|f| f.len.is_none()) {
             if f.ctype == "__u64" {
                 writeln!(
                     out,
@@ -545,6 +627,19 @@ pub fn generate(raw: &str, origin: &str) -> R<(String, Vec<String>)> {
             )
             .map_err(w)?;
         }
+    }
+    for (name, nr, st) in &ioctls {
+        if !STRUCTS.iter().any(|s| s.0 == st) {
+            return Err(format!("{name} reads struct {st}, which agentns does not know"));
+        }
+        writeln!(
+            out,
+            "\n/// `{name}` from `<linux/agent_namespaces.h>`: `_IOR(NSIO, {nr:#x}, struct {st})`.\n\
+             pub const {name}: u64 = crate::uapi::ior(crate::uapi::NSIO, {nr:#x}, \
+             core::mem::size_of::<{}>());",
+            camel(st)
+        )
+        .map_err(w)?;
     }
     Ok((out, warnings))
 }

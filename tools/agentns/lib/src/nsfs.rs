@@ -7,8 +7,53 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
+use serde::Serialize;
+
 use crate::error::{Error, Op, Result};
-use crate::uapi;
+use crate::session::{Budget, Counters, SessionId, short_name};
+use crate::uapi::{self, AgentNsBudget, AgentNsCounters, AgentNsInfo};
+
+/// What `AGENT_NS_GET_INFO` tells about a session, also after its last task has exited.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SessionInfo {
+    /// The session's id.
+    pub id: SessionId,
+    /// Its parent's id (zeros for the initial session).
+    pub parent_id: SessionId,
+    /// Its depth: 0 for the initial session.
+    pub depth: u32,
+    /// A SIGTERM or SIGKILL action of the session's own budget has fired.
+    pub acted: bool,
+    /// A SIGTERM or SIGKILL action of a budget above it has fired.
+    pub acted_above: bool,
+    /// The reaper killed its tasks: it, or a session above it, outlived
+    /// `kernel.agent_ns.max_lifetime`.
+    pub reaped: bool,
+    /// The limits of its own budget whose action fired since they were set, by counter name
+    /// (`syscalls`, `write_bytes`, `elapsed_ns`, ...), in the counters' order.
+    pub fired: Vec<&'static str>,
+}
+
+impl SessionInfo {
+    fn from_uapi(i: &AgentNsInfo) -> Self {
+        let has = |flag: u64| u64::from(i.flags) & flag != 0;
+        SessionInfo {
+            id: SessionId(i.id),
+            parent_id: SessionId(i.parent_id),
+            depth: i.level,
+            acted: has(uapi::AGENT_NS_INFO_ACTED),
+            acted_above: has(uapi::AGENT_NS_INFO_ACTED_ABOVE),
+            reaped: has(uapi::AGENT_NS_INFO_REAPED),
+            // Bit N is the limit of the N-th field of `struct agent_ns_counters`.
+            fired: AgentNsCounters::LAYOUT
+                .iter()
+                .enumerate()
+                .filter(|(n, _)| i.fired & (1 << n) != 0)
+                .map(|(_, f)| short_name(f.name))
+                .collect(),
+        }
+    }
+}
 
 /// An open namespace file of an agent session. Holding it keeps the session alive.
 #[derive(Debug)]
@@ -105,6 +150,40 @@ impl NsFile {
             return Err(Error::last(Op::NsIoctl));
         }
         Ok(id)
+    }
+
+    /// Reads a `T` with the extensible `_IOR` ioctl `req`, which is sized for it.
+    fn read_struct<T: Default>(&self, req: u64) -> Result<T> {
+        let mut v = T::default();
+        // SAFETY: `req` is an `AGENT_NS_GET_*` command whose size is `size_of::<T>()`: the
+        // kernel writes at most that many bytes to the pointer.
+        let r = unsafe { libc::ioctl(self.fd.as_raw_fd(), req as _, &mut v as *mut T) };
+        if r < 0 {
+            return Err(Error::last(Op::NsIoctl));
+        }
+        Ok(v)
+    }
+
+    /// The session's id, parent, depth and what its budgets and the reaper did
+    /// (`AGENT_NS_GET_INFO`). Fails with `ENOTTY` on a kernel older than the ioctl.
+    pub fn info(&self) -> Result<SessionInfo> {
+        let i: AgentNsInfo = self.read_struct(uapi::AGENT_NS_GET_INFO)?;
+        Ok(SessionInfo::from_uapi(&i))
+    }
+
+    /// The session's counters, subtree included (`AGENT_NS_GET_COUNTERS`): readable as long as
+    /// the descriptor is open, also after the session's last task has exited.
+    pub fn counters(&self) -> Result<Counters> {
+        Ok(Counters(self.read_struct::<AgentNsCounters>(
+            uapi::AGENT_NS_GET_COUNTERS,
+        )?))
+    }
+
+    /// The session's own budget limits (`AGENT_NS_GET_BUDGET`).
+    pub fn budget(&self) -> Result<Budget> {
+        Ok(Budget(
+            self.read_struct::<AgentNsBudget>(uapi::AGENT_NS_GET_BUDGET)?,
+        ))
     }
 
     /// The nsfs inode number: what `readlink /proc/PID/ns/agent` shows as `agent:[INUM]`.

@@ -23,21 +23,63 @@ include!(concat!(env!("OUT_DIR"), "/uapi_generated.rs"));
 /// Path of the header the constants were generated from (for the layout test).
 pub const HEADER_PATH: &str = env!("AGENTNS_UAPI_HEADER_PATH");
 
-/// `_IOC(dir, type, nr, size)` of `<asm-generic/ioctl.h>`.
-const fn ioc(dir: u64, ty: u64, nr: u64, size: u64) -> u64 {
-    (dir << 30) | (size << 16) | (ty << 8) | nr
+/// The `_IOC()` encoding of the target architecture (`<asm/ioctl.h>`): the size field's width
+/// and the direction values. Alpha, MIPS, PowerPC and SPARC have a 13-bit size and a 3-bit
+/// direction in which "none" is 1; every other Rust target follows `<asm-generic/ioctl.h>`
+/// (PA-RISC, which swaps read and write, is not a Rust target).
+#[cfg(any(
+    target_arch = "mips",
+    target_arch = "mips64",
+    target_arch = "powerpc",
+    target_arch = "powerpc64",
+    target_arch = "sparc",
+    target_arch = "sparc64",
+))]
+mod ioc_arch {
+    pub const SIZEBITS: u64 = 13;
+    pub const NONE: u64 = 1;
+    pub const READ: u64 = 2;
+}
+#[cfg(not(any(
+    target_arch = "mips",
+    target_arch = "mips64",
+    target_arch = "powerpc",
+    target_arch = "powerpc64",
+    target_arch = "sparc",
+    target_arch = "sparc64",
+)))]
+mod ioc_arch {
+    pub const SIZEBITS: u64 = 14;
+    pub const NONE: u64 = 0;
+    pub const READ: u64 = 2;
+}
+
+/// `_IOC(dir, type, nr, size)`: the number in bits 0-7, the type in 8-15, the size from bit 16
+/// and the direction above it.
+const fn ioc(dir: u64, ty: u64, nr: u64, size: usize) -> u64 {
+    (dir << (16 + ioc_arch::SIZEBITS)) | ((size as u64) << 16) | (ty << 8) | nr
+}
+
+/// `_IO(type, nr)`.
+pub const fn io(ty: u64, nr: u64) -> u64 {
+    ioc(ioc_arch::NONE, ty, nr, 0)
+}
+
+/// `_IOR(type, nr, T)` for a `T` of `size` bytes.
+pub const fn ior(ty: u64, nr: u64, size: usize) -> u64 {
+    ioc(ioc_arch::READ, ty, nr, size)
 }
 
 /// `NSIO` of `<linux/nsfs.h>`.
 pub const NSIO: u64 = 0xb7;
 /// `NS_GET_USERNS`: `_IO(NSIO, 0x1)`.
-pub const NS_GET_USERNS: u64 = ioc(0, NSIO, 0x1, 0);
+pub const NS_GET_USERNS: u64 = io(NSIO, 0x1);
 /// `NS_GET_PARENT`: `_IO(NSIO, 0x2)`.
-pub const NS_GET_PARENT: u64 = ioc(0, NSIO, 0x2, 0);
+pub const NS_GET_PARENT: u64 = io(NSIO, 0x2);
 /// `NS_GET_NSTYPE`: `_IO(NSIO, 0x3)`.
-pub const NS_GET_NSTYPE: u64 = ioc(0, NSIO, 0x3, 0);
+pub const NS_GET_NSTYPE: u64 = io(NSIO, 0x3);
 /// `NS_GET_ID`: `_IOR(NSIO, 13, __u64)`.
-pub const NS_GET_ID: u64 = ioc(2, NSIO, 13, 8);
+pub const NS_GET_ID: u64 = ior(NSIO, 13, 8);
 /// `AGENT_NS_INIT_ID` of `<linux/nsfs.h>`: the initial session's namespace id.
 pub const AGENT_NS_INIT_ID: u64 = 9;
 /// `AGENT_NS_INIT_INO` of `<linux/nsfs.h>`: the initial session's nsfs inode number.
@@ -135,6 +177,20 @@ mod tests {
         assert_eq!(std::mem::offset_of!(AgentNsBudget, action), 24);
         assert_eq!(std::mem::offset_of!(AgentNsBudget, max_openat), 32);
         assert_eq!(std::mem::offset_of!(AgentNsCounters, read_bytes), 56);
+        assert_eq!(std::mem::size_of::<AgentNsInfo>(), 48);
+        assert_eq!(AgentNsInfo::SIZE_VERSIONS, &[48]);
+    }
+
+    #[test]
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    fn ioctl_numbers_match_the_c_macros() {
+        use super::*;
+        // What <linux/nsfs.h> and <linux/agent_namespaces.h> expand to on x86-64 and arm64.
+        assert_eq!(NS_GET_PARENT, 0xb702);
+        assert_eq!(NS_GET_ID, 0x8008_b70d);
+        assert_eq!(AGENT_NS_GET_INFO, 0x8030_b740);
+        assert_eq!(AGENT_NS_GET_COUNTERS, 0x8048_b741);
+        assert_eq!(AGENT_NS_GET_BUDGET, 0x8050_b742);
     }
 
     fn must_fail(src: String, why: &str) {
@@ -192,12 +248,35 @@ mod tests {
             "field 1",
         );
         must_fail(
-            header().replace("__u64 max_exec;", "__u64 max_exec[2];"),
+            header().replace("__u64 max_exec;", "__u64 max_exec:3;"),
             "unsupported",
+        );
+        must_fail(
+            header().replace("__u64 max_exec;", "__u64 max_exec[2];"),
+            "struct agent_ns_budget",
         );
         must_fail(
             header().replace("__u32 reserved;", ""),
             "struct agent_ns_budget",
+        );
+    }
+
+    #[test]
+    fn a_changed_ioctl_fails() {
+        must_fail(
+            header().replace("_IOR(NSIO, 0x40,", "_IOR(NSIO, 0x43,"),
+            "AGENT_NS_GET_INFO",
+        );
+        must_fail(
+            header().replace(
+                "_IOR(NSIO, 0x41, struct agent_ns_counters)",
+                "_IOR(NSIO, 0x41, struct agent_ns_budget)",
+            ),
+            "AGENT_NS_GET_COUNTERS",
+        );
+        must_fail(
+            header().replace("_IOR(NSIO, 0x42,", "_IOW(NSIO, 0x42,"),
+            "only _IOR",
         );
     }
 
