@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -231,6 +232,15 @@ static pid_t session_child(char id[33], unsigned int secs)
 	return pid;
 }
 
+/* Opens /proc/@pid/ns/agent: a descriptor, or -1. */
+static int open_ns_of(pid_t pid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/agent", pid);
+	return open(path, O_RDONLY);
+}
+
 /*
  * A session older than max_lifetime is killed by the next reaper tick, and
  * the kernel logs one line for it that names it: "agent_ns: session <id>
@@ -281,6 +291,139 @@ TEST(reaper_kills_sessions_past_max_lifetime)
 	EXPECT_EQ(1, occurrences(log, line));
 	reaped_line(line, sizeof(line), young_id);
 	EXPECT_EQ(0, occurrences(log, line));
+}
+
+/* AGENT_NS_GET_INFO through @fd, into @info: 0 or -errno. */
+static int ns_info(int fd, struct agent_ns_info *info)
+{
+	memset(info, 0xff, sizeof(*info));
+	return ioctl(fd, AGENT_NS_GET_INFO, info) ? -errno : 0;
+}
+
+/*
+ * Forks a child that creates a session of its own and exits 0 once @go
+ * is written to or closed; it dies with the test process.  The test's
+ * descriptor of its session in @nsfd; its pid, or -1 when it failed.
+ */
+static pid_t exiting_session_child(int *nsfd, int *go)
+{
+	int ready[2], gop[2];
+	char path[64], c;
+	pid_t pid;
+
+	*nsfd = -1;
+	*go = -1;
+	if (pipe(ready))
+		return -1;
+	if (pipe(gop)) {
+		close(ready[0]);
+		close(ready[1]);
+		return -1;
+	}
+	pid = fork();
+	if (pid == 0) {
+		close(ready[0]);
+		close(gop[1]);
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) ||
+		    prctl(PR_SET_AGENT_NS, 0, 0, 0, 0))
+			_exit(1);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(2);
+		_exit(read(gop[0], &c, 1) < 0 ? 3 : 0);
+	}
+	close(ready[1]);
+	close(gop[0]);
+	if (pid > 0 && read(ready[0], &c, 1) == 1) {
+		snprintf(path, sizeof(path), "/proc/%d/ns/agent", pid);
+		*nsfd = open(path, O_RDONLY);
+	}
+	close(ready[0]);
+	if (pid > 0 && *nsfd < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		pid = -1;
+	}
+	if (pid < 0)
+		close(gop[1]);
+	else
+		*go = gop[1];
+	return pid;
+}
+
+/*
+ * The reaper's kill shows in the session's AGENT_NS_GET_INFO, read
+ * through a descriptor held past its last task: AGENT_NS_INFO_REAPED and
+ * nothing else (no budget acted, no limit fired).  The flag stays once
+ * the lifetime is off again and a reaper tick has unmarked every session,
+ * and a session created after that, which exits by itself, has none.
+ */
+TEST(reaper_sets_the_reaped_flag_for_good)
+{
+	long lifetime = read_long(MAX_LIFETIME), interval = read_long(REAP_INTERVAL);
+	struct agent_ns_info before, reaped, later, young_info;
+	int status, young_status = -1, fd, young_fd, go;
+	int r0, r1, r2, r3 = -1;
+	unsigned long long t0, t1;
+	char id[33];
+	pid_t old, young;
+
+	if (!in_initial_session())
+		SKIP(return, "the runner is in a session: a 1 s max_lifetime would kill it");
+	ASSERT_EQ(0, lifetime);
+	ASSERT_GT(interval, 0);
+	old = session_child(id, 0);
+	ASSERT_LT(0, old);
+	fd = open_ns_of(old);
+	if (fd < 0) {
+		kill(old, SIGKILL);
+		waitpid(old, NULL, 0);
+	}
+	ASSERT_LE(0, fd);
+	r0 = ns_info(fd, &before);
+	t0 = now_ms();
+	EXPECT_EQ(0, write_long(MAX_LIFETIME, 1));
+	EXPECT_EQ(0, write_long(REAP_INTERVAL, 1));
+	t1 = reaped_at(old, &status, t0 + 10000);
+	/* The lifetime off again; the reaper still ticks every second. */
+	write_long(MAX_LIFETIME, lifetime);
+	r1 = ns_info(fd, &reaped);
+	/* A tick with no lifetime unmarks every session: wait for one. */
+	if (t1)
+		usleep(1500 * 1000);
+	r2 = ns_info(fd, &later);
+	/* Created with no lifetime, gone by itself. */
+	young = exiting_session_child(&young_fd, &go);
+	if (young > 0) {
+		close(go);
+		young_status = wait_exit(young);
+		r3 = ns_info(young_fd, &young_info);
+		close(young_fd);
+	}
+	write_long(REAP_INTERVAL, interval);
+
+	ASSERT_EQ(0, r0);
+	EXPECT_EQ(0, before.flags);
+	ASSERT_NE(0, t1) {
+		TH_LOG("the session still ran 10 s after the lifetime was lowered");
+	}
+	EXPECT_TRUE(WIFSIGNALED(status));
+	EXPECT_EQ(SIGKILL, WTERMSIG(status));
+	ASSERT_EQ(0, r1) {
+		TH_LOG("AGENT_NS_GET_INFO of the reaped session: %s", strerror(-r1));
+	}
+	EXPECT_EQ(AGENT_NS_INFO_REAPED, reaped.flags);
+	EXPECT_EQ(0, reaped.fired);
+	ASSERT_EQ(0, r2);
+	EXPECT_EQ(AGENT_NS_INFO_REAPED, later.flags) {
+		TH_LOG("the reaped flag did not stay once the lifetime was off");
+	}
+	EXPECT_EQ(0, later.fired);
+	close(fd);
+	ASSERT_LT(0, young);
+	EXPECT_EQ(0, young_status);
+	ASSERT_EQ(0, r3);
+	EXPECT_EQ(0, young_info.flags);
+	EXPECT_EQ(0, young_info.fired);
 }
 
 /* user.max_agent_namespaces bounds the live sessions of a user. */
