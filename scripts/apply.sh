@@ -32,7 +32,7 @@ $out"
 done
 
 # The new files of the series.
-(cd "$AGENTNS_ROOT" && find include kernel rust tools/testing/selftests/agentns \
+(cd "$AGENTNS_ROOT" && find include kernel rust security tools/testing/selftests/agentns \
 	-type f ! -name '*.o' -print0) |
 	(cd "$AGENTNS_ROOT" && cpio -p0dmu --quiet "$STAGE")
 

@@ -22,7 +22,7 @@ frag=$CFG/agentns.config
 if [ "$AGENT_NS" = y ]; then
 	cat "$AGENTNS_ROOT/tools/testing/selftests/agentns/config" >"$frag"
 else
-	grep -v '^CONFIG_AGENT_NS=' "$AGENTNS_ROOT/tools/testing/selftests/agentns/config" >"$frag"
+	grep -v '^CONFIG_\(SECURITY_\)\?AGENT_NS=' "$AGENTNS_ROOT/tools/testing/selftests/agentns/config" >"$frag"
 	echo "# CONFIG_AGENT_NS is not set" >>"$frag"
 fi
 # Every build is linux-wintermute: uname -r and the packages say so.
@@ -30,6 +30,8 @@ printf 'CONFIG_LOCALVERSION="-wintermute"\n# CONFIG_LOCALVERSION_AUTO is not set
 [ -z "$DEBUG" ] || cat "$AGENTNS_ROOT/scripts/debug.config" >>"$frag"
 if [ -n "${KCONFIG:-}" ]; then
 	cp "$KCONFIG" "$CFG/.config"
+	# A distribution's LSM order does not name ours: append it.
+	sed -i '/^CONFIG_LSM="/{/agentns/!s/"$/,agentns"/}' "$CFG/.config"
 	# No KUnit in a kernel for real machines: its tests run at boot.
 	sed -i '/^CONFIG_KUNIT=/d' "$frag"
 	set -- "$AGENTNS_ROOT/scripts/distro.config" "$frag"

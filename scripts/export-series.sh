@@ -61,8 +61,16 @@ commit_new "rust: agent_ns: add the agent namespace implementation" \
 	"Session ids, the reference-counted namespace object, the per-cpu
 counters and their roll-up into ancestors, the prctl options and the
 /proc files, in Rust." rust/kernel/agent_ns
+commit_new "security: agentns: add the provenance LSM's hook table" \
+	"The LSM that labels files created in a session with its id and intent
+tag and keeps sessions from changing the labels; the policy is in
+rust/kernel/agent_ns/provenance.rs.  Built once patch 30 hooks it into
+security/Kconfig and security/Makefile." security/agentns
+# The toctree entries go in after the pages they name.
+docindex=$(ls "$AGENTNS_ROOT"/patches/*-Documentation-index-the-agent-namespace-*.patch)
 for p in "$AGENTNS_ROOT"/patches/*.patch; do
 	[ "$p" = "$params" ] && continue
+	[ "$p" = "$docindex" ] && continue
 	"${G[@]}" am -q --whitespace=nowarn "$p" ||
 		die "$(basename "$p") does not apply on top of the new files"
 done
@@ -73,6 +81,8 @@ commit_new "samples: agentns: add a session demo" \
 	"A static program that creates a session and prints its id." samples/agentns
 commit_new "Documentation: add agent namespaces" \
 	"Admin guide and userspace API." Documentation
+"${G[@]}" am -q --whitespace=nowarn "$docindex" ||
+	die "$(basename "$docindex") does not apply on top of the documentation"
 
 rm -rf "$OUT"
 mkdir -p "$OUT"

@@ -138,6 +138,16 @@ extern struct static_key_false agent_ns_hooks;
  */
 extern struct static_key_false agent_ns_enforcing;
 
+/*
+ * The label security/agentns puts on a file created in a session: the
+ * session id and the first @intent_len bytes of @intent (no NUL).
+ */
+struct agent_ns_label {
+	u8 id[AGENT_NS_ID_BYTES];
+	char intent[AGENT_NS_INTENT_MAX];
+	u8 intent_len;
+};
+
 /* Implemented in Rust (rust/kernel/agent_ns/). */
 void agent_ns_free(struct agent_namespace *ns);
 long agent_ns_prctl(int option, unsigned long arg2, unsigned long arg3,
@@ -157,6 +167,9 @@ void agent_ns_elapsed_expired(struct agent_namespace *ns);
 unsigned int agent_ns_mark_expired(u64 max_lifetime_ns);
 void agent_ns_resume(void);
 struct agent_namespace *agent_ns_get_parent(struct agent_namespace *ns);
+bool agent_ns_file_label(struct agent_ns_label *label);
+bool agent_ns_is_label(const char *name);
+int agent_ns_may_change_label(const char *name);
 long agent_ns_ioctl(struct agent_namespace *ns, unsigned int nr,
 		    void __user *arg, size_t size);
 
@@ -591,6 +604,16 @@ static inline long agent_ns_prctl(int option, unsigned long arg2,
 }
 
 #endif /* CONFIG_AGENT_NS */
+
+struct audit_buffer;
+#if defined(CONFIG_AGENT_NS) && defined(CONFIG_AUDIT)
+/* The " agent_session=" field of a record about current, in a session. */
+void agent_ns_audit_session(struct audit_buffer *ab);
+#else
+static inline void agent_ns_audit_session(struct audit_buffer *ab)
+{
+}
+#endif
 
 /*
  * agent_ns_clamp() for the bytes of an iov_iter, which it truncates (a

@@ -157,4 +157,14 @@ struct agent_ns_info {
 #define AGENT_NS_GET_COUNTERS	_IOR(NSIO, 0x41, struct agent_ns_counters)
 #define AGENT_NS_GET_BUDGET	_IOR(NSIO, 0x42, struct agent_ns_budget)
 
+/*
+ * The extended attributes the agentns LSM (CONFIG_SECURITY_AGENT_NS) sets
+ * on every file a task in a session creates: the session id (16 bytes) and
+ * the session's intent tag then (its bytes, no NUL; absent when empty).
+ */
+#define XATTR_AGENT_SESSION_SUFFIX	"agent_session"
+#define XATTR_NAME_AGENT_SESSION	"security.agent_session"
+#define XATTR_AGENT_INTENT_SUFFIX	"agent_intent"
+#define XATTR_NAME_AGENT_INTENT		"security.agent_intent"
+
 #endif /* _UAPI_LINUX_AGENT_NAMESPACES_H */

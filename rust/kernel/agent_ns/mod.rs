@@ -19,6 +19,7 @@
 //! - [`nsfs`]: who may enter a session through `/proc/$PID/ns/agent`,
 //! - [`prctl`]: the `PR_*AGENT*` prctl options,
 //! - [`proc`]: the `/proc/$PID/agent_*` files,
+//! - [`provenance`]: the labels the `agentns` LSM puts on files created in a session,
 //! - [`trace`]: the `agent_ns:*` tracepoints.
 //!
 //! See `Documentation/admin-guide/agent-namespaces.rst`.
@@ -31,6 +32,7 @@ pub mod namespace;
 pub mod nsfs;
 pub mod prctl;
 pub mod proc;
+pub mod provenance;
 mod trace;
 mod tree;
 

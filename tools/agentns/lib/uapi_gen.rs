@@ -385,14 +385,21 @@ fn parse_ioctl(name: &str, body: &str, defs: &BTreeMap<String, u64>) -> R<Ioctl>
     Ok((name.to_string(), eval(nr, defs)?, st.to_string()))
 }
 
-/// The header's object-like #defines that have a value, their names in order, and its ioctls.
-type Defines = (BTreeMap<String, u64>, Vec<String>, Vec<Ioctl>);
+/// The header's object-like #defines that have a value, their names in order, its ioctls and
+/// its string constants.
+type Defines = (
+    BTreeMap<String, u64>,
+    Vec<String>,
+    Vec<Ioctl>,
+    Vec<(String, String)>,
+);
 
 /// Parses the header's #defines.
 fn parse_defines(src: &str) -> R<Defines> {
     let mut defs = BTreeMap::new();
     let mut order = Vec::new();
     let mut ioctls = Vec::new();
+    let mut strings = Vec::new();
     for line in src.lines() {
         let line = line.trim();
         let Some(rest) = line.strip_prefix('#') else {
@@ -412,6 +419,14 @@ fn parse_defines(src: &str) -> R<Defines> {
         let body = body.trim();
         if body.is_empty() {
             continue; // the include guard
+        }
+        if let Some(lit) = body.strip_prefix('"') {
+            let lit = lit
+                .strip_suffix('"')
+                .filter(|l| !l.contains(['"', '\\']))
+                .ok_or_else(|| format!("{name}: only a plain string literal is supported"))?;
+            strings.push((name.to_string(), lit.to_string()));
+            continue;
         }
         if body.starts_with("_IO") {
             ioctls.push(parse_ioctl(name, body, &defs)?);
@@ -446,13 +461,13 @@ fn parse_defines(src: &str) -> R<Defines> {
             _ => {}
         }
     }
-    Ok((defs, order, ioctls))
+    Ok((defs, order, ioctls, strings))
 }
 
 /// Generates the Rust source for the header text `raw`; also returns warnings.
 pub fn generate(raw: &str, origin: &str) -> R<(String, Vec<String>)> {
     let src = strip_comments(raw)?;
-    let (defs, order, ioctls) = parse_defines(&src)?;
+    let (defs, order, ioctls, strings) = parse_defines(&src)?;
     let mut warnings = Vec::new();
     let mut out = String::new();
     let w = |e: std::fmt::Error| e.to_string();
@@ -474,6 +489,13 @@ pub fn generate(raw: &str, origin: &str) -> R<(String, Vec<String>)> {
         writeln!(out, "    (\"{name}\", {name}),").map_err(w)?;
     }
     writeln!(out, "];").map_err(w)?;
+    for (name, v) in &strings {
+        writeln!(
+            out,
+            "/// `{name}` from `<linux/agent_namespaces.h>`.\npub const {name}: &str = \"{v}\";"
+        )
+        .map_err(w)?;
+    }
 
     for (cname, prefix, known) in STRUCTS {
         let (fields, size) = parse_struct(&src, cname, &defs)?;

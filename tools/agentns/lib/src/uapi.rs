@@ -179,6 +179,8 @@ mod tests {
         assert_eq!(std::mem::offset_of!(AgentNsCounters, read_bytes), 56);
         assert_eq!(std::mem::size_of::<AgentNsInfo>(), 48);
         assert_eq!(AgentNsInfo::SIZE_VERSIONS, &[48]);
+        assert_eq!(XATTR_NAME_AGENT_SESSION, "security.agent_session");
+        assert_eq!(XATTR_NAME_AGENT_INTENT, "security.agent_intent");
     }
 
     #[test]

@@ -538,7 +538,8 @@ TEST_F(info, ancestor_action_sets_acted_above)
 	close(ready[1]);
 	close(go[0]);
 	close(alive[1]);
-	afd = bfd = -1;
+	afd = -1;
+	bfd = -1;
 	if (read(ready[0], &bpid, sizeof(bpid)) == sizeof(bpid)) {
 		afd = open_ns(a);
 		bfd = open_ns(bpid);
