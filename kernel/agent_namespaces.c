@@ -12,6 +12,7 @@
  */
 
 #include <linux/agent_namespaces.h>
+#include <linux/audit.h>
 #include <linux/compat.h>
 #include <linux/cred.h>
 #include <linux/jump_label.h>
@@ -330,12 +331,51 @@ static void agent_ns_reap(struct work_struct *work)
 			   READ_ONCE(agent_ns_reap_interval) * HZ);
 }
 
+#ifdef CONFIG_AUDIT
+void agent_ns_audit_session(struct audit_buffer *ab)
+{
+	/* NULL once current has dropped its namespaces on exit. */
+	struct nsproxy *nsp = current->nsproxy;
+
+	if (nsp && nsp->agent_ns != &init_agent_ns)
+		audit_log_format(ab, " agent_session=%*phN", AGENT_NS_ID_BYTES,
+				 nsp->agent_ns->id);
+}
+#endif
+
+/*
+ * Start an AUDIT_AGENT_NS record "op=@op agent_session=<id of @ns>"; the
+ * caller adds its fields and ends it.  NULL when audit is disabled (as for
+ * the kernel's other event records) or short of memory: the callers may
+ * not sleep.
+ */
+static struct audit_buffer *agent_ns_audit_start(struct agent_namespace *ns,
+						 const char *op)
+{
+	struct audit_buffer *ab;
+
+	if (!audit_enabled)
+		return NULL;
+	ab = audit_log_start(audit_context(), GFP_ATOMIC, AUDIT_AGENT_NS);
+	if (ab)
+		audit_log_format(ab, "op=%s agent_session=%*phN", op,
+				 AGENT_NS_ID_BYTES, ns->id);
+	return ab;
+}
+
 /* The reaper is about to kill the tasks of @ns (rate-limited). */
 void agent_ns_log_reaped(struct agent_namespace *ns)
 {
+	unsigned int lifetime = READ_ONCE(agent_ns_max_lifetime);
+	struct audit_buffer *ab;
+
 	pr_warn_ratelimited("agent_ns: session %*phN outlived kernel.agent_ns.max_lifetime (%u s): killing its tasks\n",
-			    AGENT_NS_ID_BYTES, ns->id,
-			    READ_ONCE(agent_ns_max_lifetime));
+			    AGENT_NS_ID_BYTES, ns->id, lifetime);
+	ab = agent_ns_audit_start(ns, "reaped");
+	if (ab) {
+		audit_log_format(ab, " max_lifetime=%u", lifetime);
+		audit_log_end(ab);
+	}
 }
 
 static int agent_ns_reap_interval_handler(const struct ctl_table *table,
@@ -722,8 +762,15 @@ void agent_ns_log_budget_exceeded(struct agent_namespace *ns,
 				  u32 action)
 {
 	static const char * const actions[] = { "log", "SIGTERM", "SIGKILL", "deny" };
+	const char *name = action < ARRAY_SIZE(actions) ? actions[action] : "?";
+	struct audit_buffer *ab;
 
 	pr_warn_ratelimited("agent_ns: session %*phN exceeded its %s budget (%llu > %llu): %s\n",
-			    AGENT_NS_ID_BYTES, ns->id, counter, value, limit,
-			    action < ARRAY_SIZE(actions) ? actions[action] : "?");
+			    AGENT_NS_ID_BYTES, ns->id, counter, value, limit, name);
+	ab = agent_ns_audit_start(ns, "budget");
+	if (ab) {
+		audit_log_format(ab, " counter=%s value=%llu limit=%llu action=%s",
+				 counter, value, limit, name);
+		audit_log_end(ab);
+	}
 }
