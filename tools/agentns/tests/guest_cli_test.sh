@@ -6,7 +6,7 @@
 
 A=${AGENTNS:-/extra/agentns}
 T=$(mktemp -d /tmp/cli_test.XXXXXX) || exit 1
-PLAN=31
+PLAN=42
 n=0
 failed=0
 ZERO=00000000000000000000000000000000
@@ -43,6 +43,12 @@ jstr() { tr -d '\n' <"$2" | sed 's/": "/":"/g' | grep -o "\"$1\":\"[^\"]*\"" | h
 say() { echo "$*"; }
 fail() { echo "$*"; return 1; }
 
+# ls draws its tree with box-drawing characters in a UTF-8 locale and as lsblk does in ASCII
+# otherwise; this turns the first into the second, so that columns count the same in any awk.
+ascii_tree() { sed 's/├─ /|- /g; s/└─ /`- /g; s/│  /|  /g' "$@"; }
+# The object of "key":{...} (no nested objects) in JSON, compacted.
+jobj() { tr -d ' \n' <"$2" | sed -n 's/.*"'"$1"'":{\([^}]*\)}.*/\1/p'; }
+
 # --- run ---------------------------------------------------------------------
 t_run_exec() {
 	"$A" run --intent cli-run -- sh -c "cat /proc/self/agent_session /proc/self/agent_intent" \
@@ -56,7 +62,7 @@ t_run_exec() {
 check "run: the command runs in a new session with the intent" t_run_exec
 
 t_run_report() {
-	"$A" run --report --json --intent cli-report -- sh -c 'echo hello >/dev/null; cat /proc/self/agent_session' \
+	"$A" run --report --json --intent cli-report -- sh -c 'echo hello >/dev/null; cat /proc/self/agent_session; :' \
 		>"$T/rep.stdout" 2>"$T/rep.json" || return 1
 	cat "$T/rep.json"
 	# the counters object only
@@ -68,6 +74,8 @@ t_run_report() {
 	say "syscalls=$sys exec=$ex fork=$fk write_bytes=$wb"
 	[ "$(jnum exit_code "$T/rep.json")" = 0 ] || fail "exit_code" || return 1
 	[ "$(jstr intent "$T/rep.json")" = cli-report ] || fail "intent" || return 1
+	[ "$(jstr ended_by "$T/rep.json")" = exit ] || fail "ended_by" || return 1
+	! grep -q outer_session "$T/rep.json" || fail "an outer session" || return 1
 	[ "$(jstr session "$T/rep.json")" = "$(cat "$T/rep.stdout")" ] || fail "session id" || return 1
 	# sh and cat: at least two execs and one fork; hello\n and the id line written
 	[ "$sys" -gt 10 ] && [ "$ex" -ge 2 ] && [ "$fk" -ge 1 ] && [ "$wb" -ge 39 ]
@@ -112,6 +120,54 @@ t_bad_intent() {
 }
 check "run: a bad intent is refused with a reason (125)" t_bad_intent
 
+t_usage() {
+	# Options of agentns come before the command: a mistyped one is a usage error (125), and
+	# nothing runs; after the command, everything is the command's.
+	"$A" run --max-sycalls 10 -- touch "$T/ran" 2>"$T/u1.err"
+	a=$?
+	"$A" exec --bogus --session 1 -- touch "$T/ran" 2>"$T/u2.err"
+	b=$?
+	"$A" ls --bogus 2>/dev/null
+	c=$?
+	"$A" top --sort nope -n 1 2>/dev/null
+	d=$?
+	"$A" run --max-syscalls 10x -- true 2>/dev/null
+	e=$?
+	"$A" run --help >"$T/u.help" 2>"$T/u.help.err"
+	f=$?
+	out=$("$A" run --intent x sh -c 'echo "$1 $2"' sh --bogus -l)
+	g=$?
+	cat "$T/u1.err" "$T/u2.err"
+	say "usage errors: $a $b $c $d $e; --help: $f; command: $g \"$out\""
+	[ $a = 125 ] && [ $b = 125 ] && [ $c = 125 ] && [ $d = 125 ] && [ $e = 125 ] &&
+		[ ! -e "$T/ran" ] || fail "usage errors" || return 1
+	grep -q "unexpected argument '--max-sycalls'" "$T/u1.err" || fail "no reason" || return 1
+	[ $f = 0 ] && grep -q '^Usage: agentns run' "$T/u.help" && [ ! -s "$T/u.help.err" ] ||
+		fail "--help" || return 1
+	[ $g = 0 ] && [ "$out" = "--bogus -l" ]
+}
+check "run, exec, ls, top: unknown options and bad values exit 125, run nothing" t_usage
+
+t_units() {
+	# Counts take SI multipliers, sizes K/M/G (1024) and KB/MB (1000), durations systemd's
+	# units; infinity is no limit.
+	"$A" run --max-syscalls 1M --max-write-bytes 1MiB --max-read-bytes 1MB --max-elapsed 2hours \
+		--max-opens 1k --max-connects 1_000 --max-forks 1.5k --max-execs infinity -- \
+		"$A" show --json >"$T/units.json" || return 1
+	jobj budget "$T/units.json" >"$T/units.budget"
+	cat "$T/units.budget"
+	echo
+	[ "$(jnum syscalls "$T/units.budget")" = 1000000 ] &&
+		[ "$(jnum write_bytes "$T/units.budget")" = 1048576 ] &&
+		[ "$(jnum read_bytes "$T/units.budget")" = 1000000 ] &&
+		[ "$(jnum elapsed_ns "$T/units.budget")" = 7200000000000 ] &&
+		[ "$(jnum openat "$T/units.budget")" = 1000 ] &&
+		[ "$(jnum connect "$T/units.budget")" = 1000 ] &&
+		[ "$(jnum fork "$T/units.budget")" = 1500 ] &&
+		[ "$(jnum exec "$T/units.budget")" = 0 ]
+}
+check "run: limits with units (1M, 1MiB, 1MB, 2hours, 1k, 1_000, 1.5k, infinity)" t_units
+
 t_disabled() {
 	en=/proc/sys/kernel/agent_ns/enabled
 	[ "$(cat $en)" = 1 ] || { say "$en is not 1"; return 1; }
@@ -125,6 +181,52 @@ t_disabled() {
 }
 check "run with kernel.agent_ns.enabled=0: says the feature is disabled" t_disabled
 
+t_status() {
+	"$A" status >"$T/st.txt"
+	a=$?
+	"$A" status --json >"$T/st.json"
+	b=$?
+	ml=$(cat /proc/sys/kernel/agent_ns/max_lifetime)
+	ri=$(cat /proc/sys/kernel/agent_ns/reap_interval)
+	cat "$T/st.txt" "$T/st.json"
+	[ $a = 0 ] && [ $b = 0 ] || fail "exit status $a, --json $b" || return 1
+	grep -q '^agent namespaces yes$' "$T/st.txt" && grep -q '^enabled  *yes$' "$T/st.txt" ||
+		fail "not there and enabled" || return 1
+	grep -q 'kernel.agent_ns.enabled = 1$' "$T/st.txt" &&
+		grep -q "kernel.agent_ns.max_lifetime = $ml\$" "$T/st.txt" &&
+		grep -q "kernel.agent_ns.reap_interval = $ri\$" "$T/st.txt" &&
+		grep -q 'user.max_agent_namespaces = [0-9]*$' "$T/st.txt" || fail "sysctls" || return 1
+	if [ "$ml" = 0 ]; then
+		grep -q '^reaper  *off: the reaper kills nothing' "$T/st.txt"
+	else
+		grep -q "^reaper  *the tasks of sessions older than $ml s are killed (SIGKILL), checked every $ri s\$" "$T/st.txt"
+	fi || fail "reaper" || return 1
+	grep -q '^listns(2)  *yes (' "$T/st.txt" || fail "listns" || return 1
+	grep -q '^tracepoints  */sys/kernel/tracing/events/agent_ns: .*agent_budget_exceeded' "$T/st.txt" ||
+		fail "tracepoints" || return 1
+	grep -q "^session  *$(cat /proc/self/agent_session) (the initial session)\$" "$T/st.txt" ||
+		fail "session" || return 1
+	grep -q '^abi  *counters v1 (72 bytes), budget v1 (80 bytes)$' "$T/st.txt" || fail "abi" || return 1
+	tr -d ' \n' <"$T/st.json" | grep -q '"supported":true,"enabled":true' || fail "json" || return 1
+	# The budget probe sets nothing: in a session, the budget stays what run set.
+	"$A" run --max-execs 50 --on-exceed term -- sh -c "$A status >/dev/null && $A show --json" \
+		>"$T/st.show" || fail "status in a session" || return 1
+	jobj budget "$T/st.show" >"$T/st.budget"
+	cat "$T/st.budget"
+	echo
+	grep -q '"action":"term"' "$T/st.budget" && [ "$(jnum exec "$T/st.budget")" = 50 ] &&
+		[ "$(jnum syscalls "$T/st.budget")" = 0 ] || fail "the probe changed the budget" || return 1
+	# Disabled: exit status 1, and why.
+	en=/proc/sys/kernel/agent_ns/enabled
+	echo 0 >$en
+	"$A" status >"$T/st.off"
+	c=$?
+	echo 1 >$en
+	cat "$T/st.off"
+	[ $c = 1 ] && grep -q '^enabled  *no: kernel.agent_ns.enabled=0' "$T/st.off" && [ "$(cat $en)" = 1 ]
+}
+check "status: present, enabled, sysctls, reaper, listns, tracepoints, session, abi (0; 1 disabled)" t_status
+
 # --- show ----------------------------------------------------------------------
 t_show_self() {
 	"$A" run --intent cli-show -- sh -c "$A show --json >$T/show.json; cat /proc/self/agent_session" \
@@ -133,8 +235,9 @@ t_show_self() {
 	[ "$(jstr id "$T/show.json")" = "$(cat "$T/show.id")" ] || fail "id" || return 1
 	[ "$(jstr intent "$T/show.json")" = cli-show ] || fail "intent" || return 1
 	[ "$(jstr parent_id "$T/show.json")" = "$(cat /proc/self/agent_session)" ] || fail "parent" || return 1
-	# NS_GET_PARENT hands out nothing above the caller's own session: the depth is unknown
-	tr -d ' \n' <"$T/show.json" | grep -q '"parents":\[\],"parents_hidden":true,"depth":null' ||
+	# NS_GET_PARENT hands out nothing above the caller's own session; the depth comes from
+	# AGENT_NS_GET_INFO
+	tr -d ' \n' <"$T/show.json" | grep -q '"parents":\[\],"parents_hidden":true,"depth":1,' ||
 		fail "parents not hidden" || return 1
 	tr -d ' \n' <"$T/show.json" | grep -q '"budget":{"action":"log","syscalls":0' || fail budget || return 1
 	[ "$(jnum syscalls "$T/show.json")" -gt 0 ]
@@ -175,7 +278,7 @@ t_inside() {
 		done
 		cat /proc/self/agent_session >"$T/in.id"
 		cat /proc/$c/agent_session >"$T/in.child"
-		"$A" ls >"$T/in.ls"
+		"$A" ls --full-id -o SESSION,INTENT >"$T/in.ls"
 		a=$?
 		"$A" show $c --json >"$T/in.child.json"
 		b=$?
@@ -188,21 +291,21 @@ t_inside() {
 	cat "$T/in.ls" "$T/in.child.json" "$T/in.bg.txt"
 	me=$(cat "$T/in.id")
 	child=$(cat "$T/in.child")
-	sed 's/├─ /+- /g; s/└─ /`- /g; s/│  /|  /g' "$T/in.ls" >"$T/in.ascii"
+	ascii_tree "$T/in.ls" >"$T/in.ascii"
 	# ls: the caller's session is a root with its child below it; BG is a root too
-	awk -v m="$me \"inside\" (parent not visible)" -v c="\`- $child \"inside-child\"" '
-		index($0, m) { ml = NR; mc = index($0, m) }
-		index($0, c) { cl = NR; cc = index($0, c) }
-		END { exit !(ml && cl == ml + 1 && cc == mc) }' "$T/in.ascii" || fail "own session not a root over its child" || return 1
-	grep -q "  $(cat /proc/$BG/agent_session) \"cli-bg\" (parent not visible)$" "$T/in.ls" ||
+	awk -v m="$me (parent not visible)" -v c="\`- $child" '
+		index($0, m) { ml = NR; mc = index($0, m); mi = $0 ~ /"inside"$/ }
+		index($0, c) { cl = NR; cc = index($0, c); ci = $0 ~ /"inside-child"$/ }
+		END { exit !(ml && cl == ml + 1 && cc == mc && mi && ci) }' "$T/in.ascii" || fail "own session not a root over its child" || return 1
+	grep -q "^$(cat /proc/$BG/agent_session) (parent not visible)  *\"cli-bg\"$" "$T/in.ls" ||
 		fail "BG not a root" || return 1
 	# show of the child: the chain stops at the caller's session
 	tr -d ' \n' <"$T/in.child.json" |
-		grep -q '"parents":\[{"id":"'"$me"'","inode":[0-9]*,"ns_id":[0-9]*}\],"parents_hidden":true,"depth":null' ||
+		grep -q '"parents":\[{"id":"'"$me"'","inode":[0-9]*,"ns_id":[0-9]*}\],"parents_hidden":true,"depth":2,' ||
 		fail "child's parents" || return 1
-	# show of BG: nothing above it is visible
-	grep -q "^parent       not visible from the caller's session$" "$T/in.bg.txt" &&
-		grep -q '^depth        unknown$' "$T/in.bg.txt" && grep -q '^intent       "cli-bg"$' "$T/in.bg.txt"
+	# show of BG: nothing above it is visible but its parent's id and its depth
+	grep -q "^parent       $ZERO (id only: not visible from the caller's session)$" "$T/in.bg.txt" &&
+		grep -q '^depth        1$' "$T/in.bg.txt" && grep -q '^intent       "cli-bg"$' "$T/in.bg.txt"
 }
 check "ls and show inside a session: nothing above the caller's session is visible" t_inside
 
@@ -256,9 +359,11 @@ if [ "$(asnobody 'id -u' 2>/dev/null)" = 65534 ]; then
 
 	t_unpriv_ls() {
 		asnobody "$A ls" >"$T/ul.txt" || return 1
-		cat "$T/ul.txt"
+		asnobody "$A ls --raw --full-id -o SESSION,PARENT,SYSCALLS,INTENT" >"$T/ul.raw" || return 1
+		cat "$T/ul.txt" "$T/ul.raw"
 		# root's agent_intent, like its agent_counters, needs ptrace access: no tag, no counters
-		grep -q "  -  *$(cat /proc/$BG/agent_session) (parent not visible)$" "$T/ul.txt"
+		grep -q "^$(cat /proc/$BG/agent_session | cut -c1-12) (parent not visible) .* -$" "$T/ul.txt" &&
+			grep -qx "$(cat /proc/$BG/agent_session) - - -" "$T/ul.raw"
 	}
 	check "ls as nobody: root's session found by its world-readable id, intent unknown" t_unpriv_ls
 else
@@ -283,25 +388,24 @@ while [ $i -lt 100 ]; do
 done
 
 t_ls_tree() {
-	"$A" ls >"$T/ls.txt" || return 1
+	"$A" ls --full-id -o SESSION,INTENT >"$T/ls.txt" || return 1
 	cat "$T/ls.txt"
 	pid_a=$(grep -l '^tree-a$' /proc/[0-9]*/agent_intent | head -n1 | cut -d/ -f3)
 	pid_b=$(grep -l '^tree-b$' /proc/[0-9]*/agent_intent | head -n1 | cut -d/ -f3)
 	id_a=$(cat /proc/$pid_a/agent_session)
 	id_b=$(cat /proc/$pid_b/agent_session)
 	id_p=$(cat /proc/$TREE/agent_session)
-	# Box drawing to ASCII, so that columns count the same in any awk.
-	sed 's/├─ /+- /g; s/└─ /`- /g; s/│  /|  /g' "$T/ls.txt" >"$T/ls.ascii"
+	ascii_tree "$T/ls.txt" >"$T/ls.ascii"
 	# The parent's line, then its two children (in either order) one level deeper.
 	awk -v p="$id_p" -v a="$id_a" -v b="$id_b" '
-		index($0, p " \"tree-parent\"") { pl = NR; pc = index($0, p) }
-		index($0, a " \"tree-a\"") { al = NR; ac = index($0, a); at = substr($0, ac - 3, 3) }
-		index($0, b " \"tree-b\"") { bl = NR; bc = index($0, b); bt = substr($0, bc - 3, 3) }
+		index($0, p) && /"tree-parent"$/ { pl = NR; pc = index($0, p) }
+		index($0, a) && /"tree-a"$/ { al = NR; ac = index($0, a); at = substr($0, ac - 3, 3) }
+		index($0, b) && /"tree-b"$/ { bl = NR; bc = index($0, b); bt = substr($0, bc - 3, 3) }
 		END {
 			first = al < bl ? at : bt
 			last = al < bl ? bt : at
 			ok = pl && al + bl == 2 * pl + 3 && (al == pl + 1 || bl == pl + 1) &&
-				ac == pc + 3 && bc == pc + 3 && first == "+- " && last == "`- "
+				ac == pc + 3 && bc == pc + 3 && first == "|- " && last == "`- "
 			if (!ok) {
 				print "parent line " pl " col " pc "; a line " al " col " ac " \"" at "\"; b line " bl " col " bc " \"" bt "\""
 				exit 1
@@ -323,6 +427,55 @@ t_ls_json() {
 }
 check "ls --json: the same tree, found with listns(2)" t_ls_json
 
+t_ls_columns() {
+	pid_a=$(grep -l '^tree-a$' /proc/[0-9]*/agent_intent | head -n1 | cut -d/ -f3)
+	id_a=$(cat /proc/$pid_a/agent_session)
+	id_p=$(cat /proc/$TREE/agent_session)
+	short=$(echo "$id_a" | cut -c1-12)
+	# uid 0's name, as ls looks it up (the guest's /etc/passwd may not have one)
+	ru=$(awk -F: '$3 == 0 { print $1; exit }' /etc/passwd 2>/dev/null)
+	[ -n "$ru" ] || ru=0
+	# -o (any case), -r, -n, --full-id
+	"$A" ls -r -n --full-id -o session,PARENT,Depth,NPROCS,PID,USER,COMMAND,INTENT >"$T/lsr.txt" ||
+		return 1
+	cat "$T/lsr.txt"
+	grep -qx "$id_a $id_p 2 1 $pid_a $ru sleep tree-a" "$T/lsr.txt" || fail "raw row of tree-a" ||
+		return 1
+	# every counter, AGE, INODE and NSID: numbers in raw output
+	"$A" ls -r -n -o SESSION,SYSCALLS,OPENS,WBYTES,RBYTES,CONNECTS,UNLINKS,FORKS,EXECS,AGE,INODE,NSID \
+		>"$T/lsn.txt" || return 1
+	cat "$T/lsn.txt"
+	ino=$(stat -L -c %i /proc/$pid_a/ns/agent)
+	awk -v s="$short" -v i="$ino" '
+		$1 == s {
+			found = 1
+			for (f = 2; f <= NF; f++) if ($f !~ /^[0-9]+$/) bad = 1
+			if (NF != 12 || $11 != i) bad = 1
+		}
+		END { exit !(found && !bad) }' "$T/lsn.txt" || fail "counter columns" || return 1
+	# the default: short ids, owner, command and age columns, a header
+	"$A" ls >"$T/lsd.txt" || return 1
+	cat "$T/lsd.txt"
+	[ "$(head -n1 "$T/lsd.txt" | tr -s ' ')" = \
+		"SESSION NPROCS PID USER COMMAND AGE SYSCALLS OPENS WBYTES RBYTES FORKS EXECS INTENT" ] ||
+		fail "header" || return 1
+	grep -q "$short .* $ru  *sleep .*\"tree-a\"$" "$T/lsd.txt" && ! grep -q "$id_a" "$T/lsd.txt" ||
+		fail "short id, user, command" || return 1
+	"$A" ls -n | head -n1 | grep -q SESSION && { fail "-n printed a header"; return 1; }
+	# the tree: ASCII unless the locale is UTF-8 (LC_ALL, then LC_CTYPE, then LANG)
+	LC_ALL=C LANG=en_US.UTF-8 "$A" ls -o SESSION >"$T/ls.c" || return 1
+	LC_ALL= LC_CTYPE= LANG=C.UTF-8 "$A" ls -o SESSION >"$T/ls.u" || return 1
+	cat "$T/ls.c" "$T/ls.u"
+	# tree-a is a child of tree-parent, a child of the initial session
+	grep -q '^[ |]  [|`]- '"$short"'$' "$T/ls.c" && ! grep -q '─' "$T/ls.c" || fail "ASCII tree" || return 1
+	grep -qE '^(   |│  )(├|└)─ '"$short"'$' "$T/ls.u" || fail "UTF-8 tree" || return 1
+	"$A" ls -o SESSION,BOGUS 2>"$T/lsb.err"
+	rc=$?
+	cat "$T/lsb.err"
+	[ $rc = 125 ] && grep -q 'unknown column' "$T/lsb.err"
+}
+check "ls -o/-r/-n/--full-id, default columns, ASCII and UTF-8 trees" t_ls_columns
+
 t_ls_no_process() {
 	# a session whose only process moved into a child session ...
 	"$A" run --intent hollow -- "$A" run --intent inner -- sleep 60 &
@@ -337,10 +490,10 @@ t_ls_no_process() {
 		i=$((i + 1))
 	done
 	exec 7</proc/$fp/ns/agent
-	held=$(stat -L -c %i /proc/$$/fd/7)
+	held=$(cat /proc/$fp/agent_session)
 	kill $fp
 	wait $fp
-	"$A" ls >"$T/ls2.txt"
+	"$A" ls --full-id -o SESSION >"$T/ls2.txt"
 	rc=$?
 	"$A" show $hp --json >"$T/inner.json"
 	exec 7<&-
@@ -348,12 +501,15 @@ t_ls_no_process() {
 	wait $hp
 	cat "$T/ls2.txt"
 	[ $rc = 0 ] || return 1
-	hollow=$(tr -d ' \n' <"$T/inner.json" | grep -o '"parents":\[{"id":null,"inode":[0-9]*' | grep -o '[0-9]*$')
+	# their ids are read through their namespace files (AGENT_NS_GET_INFO)
+	hollow=$(jstr parent_id "$T/inner.json")
 	inner=$(jstr id "$T/inner.json")
-	say "held inode $held, hollow inode $hollow"
-	sed 's/├─ /+- /g; s/└─ /`- /g; s/│  /|  /g' "$T/ls2.txt" >"$T/ls2.ascii"
-	grep -q "[-] agent:\[$held\] (no process)$" "$T/ls2.ascii" || fail "held session not listed" || return 1
-	awk -v h="agent:[$hollow] (no process)" -v c="$inner \"inner\"" '
+	say "held $held, hollow $hollow"
+	ascii_tree "$T/ls2.txt" >"$T/ls2.ascii"
+	grep -q "[-] $held (no process)$" "$T/ls2.ascii" || fail "held session not listed" || return 1
+	tr -d ' \n' <"$T/inner.json" | grep -q '"parents":\[{"id":"'"$hollow"'",' ||
+		fail "hollow id not in show's chain" || return 1
+	awk -v h="$hollow (no process)" -v c="$inner" '
 		index($0, h) { hl = NR; hc = index($0, h) }
 		index($0, c) { cl = NR; cc = index($0, c) }
 		END { exit !(hl && cl == hl + 1 && cc == hc + 3) }' "$T/ls2.ascii" || fail "hollow session not above inner" || return 1
@@ -374,6 +530,21 @@ t_top_json() {
 }
 check "top --json: one object per frame" t_top_json
 
+t_top_options() {
+	pid_a=$(grep -l '^tree-a$' /proc/[0-9]*/agent_intent | head -n1 | cut -d/ -f3)
+	short=$(cut -c1-12 /proc/$pid_a/agent_session)
+	COLUMNS=60 "$A" top -n 1 --intent 'tree-*' --sort intent >"$T/topo.txt" || return 1
+	cat "$T/topo.txt"
+	awk 'length($0) > 60 { exit 1 }' "$T/topo.txt" || fail "wider than COLUMNS=60" || return 1
+	# the rows (from line 4), by intent
+	[ "$(sed -n '4,$p' "$T/topo.txt" | awk '{ print $NF }' | tr '\n' ' ')" = "tree-a tree-b tree-parent " ] ||
+		fail "--intent or --sort" || return 1
+	COLUMNS=200 "$A" top -n 1 --filter "$short" --sort FORKS >"$T/topf.txt" || return 1
+	cat "$T/topf.txt"
+	[ "$(sed -n '4,$p' "$T/topf.txt" | wc -l)" = 1 ] && grep -q " $short .*tree-a$" "$T/topf.txt"
+}
+check "top --intent, --filter, --sort, COLUMNS" t_top_options
+
 # --- budgets -------------------------------------------------------------------------
 t_budget_kill() {
 	"$A" run --on-exceed kill --max-syscalls 200 -- sh -c 'while :; do cat /proc/self/agent_session >/dev/null; done'
@@ -391,9 +562,105 @@ t_budget_kill_report() {
 	sed -n 's/.*"counters":{\([^}]*\)}.*/\1/p' "$T/bk.json" >"$T/bk.counters"
 	sys=$(jnum syscalls "$T/bk.counters")
 	# the reporter survives, the command does not; the totals passed the limit
-	[ $a = 137 ] && [ "$(jnum signal "$T/bk.json")" = 9 ] && [ "$sys" -gt 200 ]
+	[ $a = 137 ] && [ "$(jnum signal "$T/bk.json")" = 9 ] && [ "$sys" -gt 200 ] &&
+		[ "$(jstr ended_by "$T/bk.json")" = budget ] &&
+		tr -d ' \n' <"$T/bk.json" | grep -q '"fired":\["syscalls"\]'
 }
 check "run --report with a kill budget: the command dies, the report shows why" t_budget_kill_report
+
+t_report_output_file() {
+	# -o: the report goes to the file, the command's stderr stays its own
+	"$A" run --report -o "$T/out.rep" -- sh -c 'echo to-stderr >&2; exit 4' 2>"$T/out.err"
+	a=$?
+	cat "$T/out.err" "$T/out.rep"
+	[ $a = 4 ] && [ "$(cat "$T/out.err")" = to-stderr ] &&
+		grep -q 'exit status 4' "$T/out.rep" && ! grep -q agentns "$T/out.err"
+}
+check "run --report -o FILE: the report in the file, stderr untouched" t_report_output_file
+
+t_report_forwards_sigterm() {
+	# SIGTERM to agentns reaches the command (which exits 7 on it) and the report says so
+	"$A" run --report --json -o "$T/fw.json" -- \
+		sh -c 'trap "exit 7" TERM; echo up >'"$T/fw.up"'; while :; do sleep 0.05; done' &
+	pid=$!
+	i=0
+	while [ ! -s "$T/fw.up" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	kill -TERM $pid
+	wait $pid
+	a=$?
+	cat "$T/fw.json"
+	[ $a = 7 ] && tr -d ' \n' <"$T/fw.json" | grep -q '"forwarded":\[15\]' &&
+		[ "$(jstr ended_by "$T/fw.json")" = exit ]
+}
+check "run --report: SIGTERM to agentns is passed on to the command" t_report_forwards_sigterm
+
+t_report_reaped() {
+	# the reaper ends the command; agentns, outside its session, survives and says why
+	ol=$(cat /proc/sys/kernel/agent_ns/max_lifetime)
+	oi=$(cat /proc/sys/kernel/agent_ns/reap_interval)
+	echo 1 >/proc/sys/kernel/agent_ns/reap_interval
+	echo 1 >/proc/sys/kernel/agent_ns/max_lifetime
+	"$A" run --report --json -o "$T/rp.json" -- sleep 30
+	a=$?
+	echo "$ol" >/proc/sys/kernel/agent_ns/max_lifetime
+	echo "$oi" >/proc/sys/kernel/agent_ns/reap_interval
+	cat "$T/rp.json"
+	[ $a = 137 ] && [ "$(jstr ended_by "$T/rp.json")" = reaped ]
+}
+check "run --report: a kill by the lifetime reaper is reported as reaped" t_report_reaped
+
+t_show_state() {
+	# a log budget that fired shows in show's state, read through the namespace file
+	"$A" run --max-syscalls 5 -- sh -c \
+		'for i in 1 2 3 4 5 6 7 8 9 10; do cat /proc/self/agent_session >/dev/null; done
+		"$1" show --json >"$2"; "$1" show >"$3"' sh "$A" "$T/st.json" "$T/st.txt"
+	cat "$T/st.json" "$T/st.txt"
+	tr -d ' \n' <"$T/st.json" | grep -q '"fired":\["syscalls"\]' &&
+		tr -d ' \n' <"$T/st.json" | grep -q '"budget_acted":false' &&
+		grep -q '^reached      syscalls$' "$T/st.txt" &&
+		grep -q '^budget       action=log syscalls=5$' "$T/st.txt"
+}
+check "show: the limits that fired, from AGENT_NS_GET_INFO" t_show_state
+
+t_provenance() {
+	# a file made in a session names the session and its intent, after the session ended
+	rm -f "$T/prov.x"
+	"$A" run --report --json -o "$T/prov.json" --intent build -- touch "$T/prov.x" || return 1
+	id=$(jstr session "$T/prov.json")
+	"$A" provenance --json --full-id "$T/prov.x" >"$T/prov.out" || return 1
+	"$A" provenance --full-id "$T/prov.x" >"$T/prov.txt" || return 1
+	cat "$T/prov.out" "$T/prov.txt"
+	touch "$T/prov.init"
+	"$A" provenance "$T/prov.init" >"$T/prov.init.txt" || return 1
+	[ ${#id} = 32 ] && [ "$(jstr session "$T/prov.out")" = "$id" ] &&
+		[ "$(jstr intent "$T/prov.out")" = build ] &&
+		tr -d ' \n' <"$T/prov.out" | grep -q '"live":false' &&
+		[ "$(cat "$T/prov.txt")" = "$T/prov.x	$id \"build\" (ended)" ] &&
+		[ "$(cat "$T/prov.init.txt")" = "$T/prov.init	-" ] || return 1
+	# the host's getfattr, through /host (the guest's /tmp is bound there), reads the same
+	if [ -x /host/usr/bin/getfattr ]; then
+		chroot /host getfattr --absolute-names -e hex -n security.agent_session "$T/prov.x" \
+			>"$T/prov.gf" || return 1
+		cat "$T/prov.gf"
+		grep -qx "security.agent_session=0x$id" "$T/prov.gf"
+	fi
+}
+check "provenance: run --intent build -- touch x names its session and intent" t_provenance
+
+t_ls_files() {
+	# ls --files: the files of a directory grouped by creating session, unlabelled last
+	d="$T/lsf"
+	rm -rf "$d"
+	mkdir "$d" && touch "$d/plain" || return 1
+	"$A" run --report --json -o "$T/lsf.json" --intent one -- sh -c "touch $d/a $d/b" || return 1
+	id=$(jstr session "$T/lsf.json")
+	"$A" ls --files "$d" --full-id >"$T/lsf.txt" || return 1
+	cat "$T/lsf.txt"
+	printf '%s "one" (ended): 2 files\n  %s\n  %s\nnot created in a session: 2 files\n  %s\n  %s\n' \
+		"$id" "$d/a" "$d/b" "$d" "$d/plain" >"$T/lsf.want"
+	cmp "$T/lsf.txt" "$T/lsf.want"
+}
+check "ls --files DIR: files grouped by the session that created them" t_ls_files
 
 t_budget_term() {
 	"$A" run --on-exceed term --max-execs 3 -- sh -c 'while :; do /bin/true; done'
@@ -493,7 +760,7 @@ t_man() {
 check "man: a man page (and one per subcommand)" t_man
 
 t_help() {
-	for s in run show ls top exec trace completions man; do
+	for s in run show ls top exec trace status completions man; do
 		"$A" $s --help >"$T/h" 2>&1 || { say "$s --help failed"; return 1; }
 		grep -q '^Usage: agentns '"$s" "$T/h" || { cat "$T/h"; return 1; }
 	done

@@ -8,12 +8,67 @@ use std::time::Duration;
 use agentns::{Action, Budget, units};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-const AFTER_HELP: &str = "\
-Sizes take units: 4096, 4k, 10MiB, 1G (K/M/G/T are powers of 1024; kB/MB/GB powers of 1000).
-Durations take units: 500ms, 30s, 2m, 1h, 1h30m (a bare number is seconds).
+use crate::format::{self, Column};
 
+// The help texts, as macros so that concat! can put them together.
+
+/// How counts, sizes and durations are written.
+macro_rules! units_help {
+    () => {
+        "\
+Counts (--max-syscalls, --max-opens, ...): 1000000, 1_000_000, 1.5k, 1M; the multipliers k (or K),
+M, G, T, P are powers of 1000.
+
+Sizes (--max-write-bytes, --max-read-bytes): 4096, 4k, 10MiB, 1G; K, M, G, T, P (any case, alone or
+with iB) are powers of 1024, as in head -c 1M; kB (or KB), MB, GB, TB, PB are powers of 1000; B or
+nothing is bytes.
+
+Durations, as in systemd.time(7): 500ms, 10s, 2min, 1h30min, 2hours, '1 hour', 1d, 1w. The units
+are ns, us, ms, s (sec, seconds), m (min, minutes), h (hr, hours), d (days), w (weeks), M (months
+of 30.44 days) and y (years of 365.25 days); a number without a unit is seconds and must stand
+alone.
+
+Numbers may have a fraction (1.5k) and group digits with underscores (1_000). A limit of 0 or
+infinity is no limit."
+    };
+}
+
+/// Where the documentation is.
+macro_rules! docs_help {
+    () => {
+        "\
 Documentation: Documentation/admin-guide/agent-namespaces.rst and
-Documentation/userspace-api/agent_namespaces.rst in the linux-wintermute tree.";
+Documentation/userspace-api/agent_namespaces.rst in the linux-wintermute tree."
+    };
+}
+
+/// `run`'s and `exec`'s exit status (125-127 as env(1), timeout(1) and chroot(1) use them)
+/// and where the command starts.
+macro_rules! command_help {
+    () => {
+        "\
+Options of agentns come first: the first argument that is not an option of agentns, or every
+argument after --, starts the command. `agentns run ls -l` passes -l to ls; a mistyped option
+(`agentns run --max-sycalls 10 make`) is refused, not run as the command.
+
+Exit status:
+  125  agentns itself failed (the session could not be created or entered, the intent or the
+       budget was refused), or the command line is wrong (an unknown option, a bad value, no
+       command); the command was not run
+  126  the command was found but could not be executed (also when a deny budget refuses the
+       exec)
+  127  the command was not found
+  else the command's exit status (with run --report, 128+N when signal N killed it)"
+    };
+}
+
+const AFTER_HELP: &str = concat!(
+    "Exit status: 125 for a usage error (an unknown option, a bad value); otherwise as each\n",
+    "command's --help says.\n\n",
+    docs_help!()
+);
+const RUN_AFTER_HELP: &str = concat!(command_help!(), "\n\n", units_help!(), "\n\n", docs_help!());
+const EXEC_AFTER_HELP: &str = concat!(command_help!(), "\n\n", docs_help!());
 
 /// Run, inspect and trace agent namespace sessions (linux-wintermute).
 ///
@@ -37,7 +92,7 @@ pub enum Command {
     /// command in it; the exit status is the command's. With --report, agentns stays as the
     /// command's parent, waits for it, prints the session's final counters to stderr and
     /// exits with the command's status, or 128+N when signal N killed it.
-    #[command(after_help = AFTER_HELP)]
+    #[command(after_help = RUN_AFTER_HELP)]
     Run(RunArgs),
     /// Show a process's session: id, parents, depth, intent, counters and budget.
     ///
@@ -45,9 +100,10 @@ pub enum Command {
     /// /proc/PID/agent_session, and agent_intent and agent_counters (which need ptrace read
     /// access: another user's are shown as unknown, with a note). The parent chain comes from
     /// NS_GET_PARENT on /proc/PID/ns/agent, which hands out only the caller's own session and
-    /// the sessions below it: from inside a session the chain stops at the caller's session,
-    /// the sessions above it are not visible and the depth is unknown (the own session's
-    /// parent id still comes from its prctl). Budgets are readable for the own session only.
+    /// the sessions below it: from inside a session the chain stops at the caller's session
+    /// and the sessions above it are not visible. The depth, the parent's id, the budget and
+    /// what the kernel did (which limits fired, a budget action, the reaper) come from the
+    /// AGENT_NS_GET_INFO and AGENT_NS_GET_BUDGET ioctls on that file.
     Show(ShowArgs),
     /// List every live session as a tree, with process counts and counters.
     ///
@@ -58,16 +114,24 @@ pub enum Command {
     /// which hands out only the caller's own session and those below it, so from inside a
     /// session the caller's own session and every session outside its subtree are shown as
     /// roots ("parent not visible").
+    ///
+    /// Session ids are shortened to their first 12 hexadecimal digits (--full-id for all 32;
+    /// --json always has them whole). The tree is drawn with box-drawing characters when the
+    /// locale (LC_ALL, else LC_CTYPE, else LANG) is UTF-8, with ASCII otherwise.
+    #[command(after_help = format::ls_columns_help())]
     Ls(LsArgs),
     /// A refreshing view of the sessions, busiest (system calls per second) first.
     ///
     /// Only sessions whose counters the caller may read (ptrace read access to a process of
-    /// the session) are shown; an intent that cannot be read is "-".
+    /// the session) are shown; an intent that cannot be read is "-". The table fits the
+    /// terminal's width (the COLUMNS variable, else 80, when the output is not a terminal):
+    /// the least important columns are left out and the intent is cut.
     Top(TopArgs),
     /// Run a command in another process's session (setns through /proc/PID/ns/agent).
     ///
     /// Entering needs CAP_SYS_ADMIN over the session's owner; leaving one's own session for
     /// one outside its subtree needs CAP_SYS_ADMIN over every session left.
+    #[command(after_help = EXEC_AFTER_HELP)]
     Exec(ExecArgs),
     /// Stream the agent_ns tracepoints (session start and end, intent changes, budget
     /// crossings) from tracefs.
@@ -75,6 +139,27 @@ pub enum Command {
     /// Enables events/agent_ns/* in /sys/kernel/tracing, prints each event from trace_pipe,
     /// and puts the enable switches back as they were on exit. Needs root.
     Trace(TraceArgs),
+    /// Whether this kernel has agent namespaces, and how they are set up.
+    ///
+    /// Reports whether the kernel has the feature (/proc/self/agent_session) and whether it is
+    /// enabled (kernel.agent_ns.enabled), every sysctl under /proc/sys/kernel/agent_ns/ and
+    /// user.max_agent_namespaces, what kernel.agent_ns.max_lifetime makes the reaper do,
+    /// whether listns(2) works, whether the agent_ns tracepoints are in tracefs, the caller's
+    /// own session, and the newest counters and budget structures the kernel accepts.
+    ///
+    /// Exit status: 0 when the kernel has agent namespaces and they are enabled; 1 when it has
+    /// none, they are disabled, or the state could not be read; 125 for a usage error.
+    Status(StatusArgs),
+    /// Which session created a file: its id, intent, and whether it is still live.
+    ///
+    /// Reads the security.agent_session and security.agent_intent extended attributes the
+    /// kernel's agentns LSM sets on every file a task in a session creates (getfattr -e hex -n
+    /// security.agent_session shows the same id). A file no session created, or one on a file
+    /// system without security xattrs, shows "-". "live" means a session with that id still
+    /// exists (has a process, or is held open) as far as the caller can see.
+    ///
+    /// Exit status: 0, or 1 when a file could not be read; 125 for a usage error.
+    Provenance(ProvenanceArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -109,16 +194,27 @@ impl From<OnExceed> for Action {
     }
 }
 
-fn size(s: &str) -> Result<u64, String> {
-    units::parse_size(s).map_err(|e| e.to_string())
+fn count_limit(s: &str) -> Result<u64, String> {
+    units::parse_limit(s, units::parse_count).map_err(|e| e.to_string())
 }
 
-fn duration_ns(s: &str) -> Result<u64, String> {
-    units::parse_duration_ns(s).map_err(|e| e.to_string())
+fn size_limit(s: &str) -> Result<u64, String> {
+    units::parse_limit(s, units::parse_size).map_err(|e| e.to_string())
+}
+
+fn duration_limit_ns(s: &str) -> Result<u64, String> {
+    units::parse_limit(s, units::parse_duration_ns).map_err(|e| e.to_string())
 }
 
 fn duration(s: &str) -> Result<Duration, String> {
     units::parse_duration(s).map_err(|e| e.to_string())
+}
+
+fn positive_duration(s: &str) -> Result<Duration, String> {
+    match duration(s)? {
+        d if d.is_zero() => Err("the interval must be longer than 0".into()),
+        d => Ok(d),
+    }
 }
 
 fn event(s: &str) -> Result<&'static str, String> {
@@ -130,43 +226,67 @@ fn event(s: &str) -> Result<&'static str, String> {
     })
 }
 
-/// The budget limits `run` takes. 0 or absent means no limit.
+/// The budget limits `run` takes. A limit covers the session and every session below it; 0,
+/// infinity or absent means no limit.
 #[derive(Args, Debug, Clone)]
 #[command(next_help_heading = "Budget")]
 pub struct BudgetArgs {
-    /// Limit on system calls.
-    #[arg(long, value_name = "N")]
+    /// Limit on system calls (a count).
+    ///
+    /// Every system call entered, whatever its result, and every io_uring submission queue
+    /// entry submitted.
+    #[arg(long, value_name = "N", value_parser = count_limit)]
     pub max_syscalls: Option<u64>,
-    /// Limit on bytes written, through any interface.
+    /// Limit on bytes written, through any interface (a size).
     ///
-    /// The write and send families, sendfile, splice, tee, copy_file_range, AIO, io_uring,
-    /// and pages dirtied through shared file mappings. Under deny, term and kill a transfer
-    /// is cut at the limit.
-    #[arg(long, value_name = "SIZE", value_parser = size)]
+    /// The bytes each transfer returns, whatever the file descriptor (file, pipe, socket,
+    /// terminal): write, pwrite64, writev, pwritev, pwritev2; send, sendto, sendmsg, sendmmsg;
+    /// vmsplice into a pipe; AIO (IOCB_CMD_PWRITE, IOCB_CMD_PWRITEV); io_uring WRITE, WRITEV,
+    /// WRITE_FIXED, WRITEV_FIXED, SEND, SENDMSG, SEND_ZC and SENDMSG_ZC. sendfile, splice,
+    /// tee, copy_file_range and io_uring SPLICE and TEE count what they move both as read and
+    /// as written. A page (PAGE_SIZE bytes) for each write fault that dirties a page of a
+    /// shared file mapping, counted at the fault. Not counted: what the kernel writes on the
+    /// session's behalf (core dumps, swap, writeback of pages already counted), stores to a
+    /// mapped page that is already dirty, shared anonymous and SysV shared memory, io_uring
+    /// IOPOLL requests. Under deny, term and kill a transfer that would pass the limit is cut
+    /// to what is left (pages dirtied through a mapping are counted, not cut).
+    #[arg(long, value_name = "SIZE", value_parser = size_limit)]
     pub max_write_bytes: Option<u64>,
-    /// Limit on bytes read, through any interface.
+    /// Limit on bytes read, through any interface (a size).
     ///
-    /// The read and recv families, sendfile, splice, tee, copy_file_range, AIO and io_uring.
-    /// Under deny, term and kill a transfer is cut at the limit.
-    #[arg(long, value_name = "SIZE", value_parser = size)]
+    /// The bytes each transfer returns, whatever the file descriptor (file, pipe, socket,
+    /// terminal): read, pread64, readv, preadv, preadv2; recv, recvfrom, recvmsg, recvmmsg;
+    /// vmsplice out of a pipe; AIO (IOCB_CMD_PREAD, IOCB_CMD_PREADV); io_uring READ, READV,
+    /// READ_FIXED, READV_FIXED, READ_MULTISHOT, RECV and RECVMSG (each completion). sendfile,
+    /// splice, tee, copy_file_range and io_uring SPLICE and TEE count what they move both as
+    /// read and as written. Not counted: what the kernel reads on the session's behalf (exec
+    /// reading the binary, swap, readahead), io_uring IOPOLL requests. Under deny, term and
+    /// kill a transfer that would pass the limit is cut to what is left (io_uring multishot
+    /// RECVMSG is counted, not cut).
+    #[arg(long, value_name = "SIZE", value_parser = size_limit)]
     pub max_read_bytes: Option<u64>,
-    /// Limit on the session's age.
-    #[arg(long, value_name = "DURATION", value_parser = duration_ns)]
+    /// Limit on the session's age (a duration, CLOCK_BOOTTIME from its creation).
+    #[arg(long, value_name = "DURATION", value_parser = duration_limit_ns)]
     pub max_elapsed: Option<u64>,
-    /// Limit on files opened (open, openat, openat2, creat).
-    #[arg(long, visible_alias = "max-openat", value_name = "N")]
+    /// Limit on files opened (a count).
+    ///
+    /// open, openat, openat2, creat and open_by_handle_at calls that return a file
+    /// descriptor, and io_uring OPENAT and OPENAT2 requests that succeed.
+    #[arg(long, visible_alias = "max-openat", value_name = "N", value_parser = count_limit)]
     pub max_opens: Option<u64>,
-    /// Limit on connect(2) calls.
-    #[arg(long, visible_alias = "max-connect", value_name = "N")]
+    /// Limit on connects (a count): connect calls and io_uring CONNECT requests, whatever
+    /// their result.
+    #[arg(long, visible_alias = "max-connect", value_name = "N", value_parser = count_limit)]
     pub max_connects: Option<u64>,
-    /// Limit on successful unlink, unlinkat and rmdir calls.
-    #[arg(long, visible_alias = "max-unlink", value_name = "N")]
+    /// Limit on removals (a count): unlink, unlinkat and rmdir calls and io_uring UNLINKAT
+    /// requests that succeed.
+    #[arg(long, visible_alias = "max-unlink", value_name = "N", value_parser = count_limit)]
     pub max_unlinks: Option<u64>,
-    /// Limit on tasks created (processes and threads).
-    #[arg(long, visible_alias = "max-fork", value_name = "N")]
+    /// Limit on tasks created, processes and threads (a count).
+    #[arg(long, visible_alias = "max-fork", value_name = "N", value_parser = count_limit)]
     pub max_forks: Option<u64>,
-    /// Limit on successful execve and execveat calls.
-    #[arg(long, visible_alias = "max-exec", value_name = "N")]
+    /// Limit on execve and execveat calls that succeed (a count).
+    #[arg(long, visible_alias = "max-exec", value_name = "N", value_parser = count_limit)]
     pub max_execs: Option<u64>,
     /// What a crossed limit does to the session.
     #[arg(long, value_enum, value_name = "ACTION", default_value_t = OnExceed::Log)]
@@ -207,26 +327,30 @@ pub struct RunArgs {
     /// Set no_new_privs first, which lets an unprivileged user create the session.
     #[arg(long)]
     pub no_new_privs: bool,
-    /// Wait for the command and print the session's final counters to stderr.
+    /// Wait for the command and report how it ended and its session's final counters.
     ///
-    /// The command then runs in a session of its own (which carries the budget) below the
-    /// session agentns creates and waits in; the report is that outer session's totals, so it
-    /// includes agentns's own fork and wait (a few system calls).
+    /// agentns stays in its own session as the command's parent, holds the command's session
+    /// open and reads it through its namespace file after the command has exited: the
+    /// counters (the command's whole subtree, plus the few system calls agentns makes in the
+    /// child before exec), which limits fired, and why the command ended: its exit status, a
+    /// budget action (which limits), the kernel's lifetime reaper, or a signal from outside.
+    /// SIGTERM, SIGHUP, and SIGINT and SIGQUIT sent with kill(1), are passed on to the command
+    /// (terminal ones reach it directly), as timeout(1) does. The report goes to stderr, or to
+    /// the file of --output.
     #[arg(long)]
     pub report: bool,
     /// Print the report as JSON.
     #[arg(long, requires = "report")]
     pub json: bool,
+    /// Write the report to FILE (truncated) instead of stderr, as time(1) -o does.
+    #[arg(short = 'o', long = "output", value_name = "FILE", requires = "report")]
+    pub output: Option<std::path::PathBuf>,
     /// The budget.
     #[command(flatten)]
     pub budget: BudgetArgs,
-    /// The command and its arguments.
-    #[arg(
-        required = true,
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "CMD"
-    )]
+    /// The command and its arguments: the first argument that is not an option of agentns,
+    /// or everything after --.
+    #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
     pub command: Vec<OsString>,
 }
 
@@ -240,24 +364,136 @@ pub struct ShowArgs {
     pub json: bool,
 }
 
+/// `ls -o`'s columns: a list, or `+LIST` for the default columns and LIST after them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ColumnList(pub Vec<Column>);
+
+fn columns(s: &str) -> Result<ColumnList, String> {
+    let (base, list) = match s.strip_prefix('+') {
+        Some(rest) => (Column::LS_DEFAULT.to_vec(), rest),
+        None => (Vec::new(), s),
+    };
+    let mut cols = base;
+    for name in list.split(',') {
+        cols.push(Column::from_name(name.trim()).ok_or_else(|| {
+            format!(
+                "unknown column {name:?}; the columns are {}",
+                Column::ALL.map(Column::name).join(", ")
+            )
+        })?);
+    }
+    Ok(ColumnList(cols))
+}
+
 /// `agentns ls`.
 #[derive(Args, Debug)]
 pub struct LsArgs {
-    /// Print JSON.
-    #[arg(long)]
+    /// Print JSON: the whole tree, session ids in full (-o, -n and -r do not apply).
+    #[arg(long, conflicts_with_all = ["output", "noheadings", "raw"])]
     pub json: bool,
+    /// The columns to print, comma-separated (see below); +LIST appends LIST to the default
+    /// columns.
+    #[arg(long, short = 'o', value_name = "LIST", value_parser = columns)]
+    pub output: Option<ColumnList>,
+    /// Print no header line.
+    #[arg(long, short = 'n')]
+    pub noheadings: bool,
+    /// Raw output: no tree drawing, no alignment and no notes, one space between columns;
+    /// numbers unformatted (bytes in bytes, AGE in seconds), spaces, backslashes and
+    /// unprintable bytes written as \xHH, an empty value as nothing.
+    #[arg(long, short = 'r')]
+    pub raw: bool,
+    /// Print session ids whole (32 hexadecimal digits) instead of their first 12.
+    #[arg(long)]
+    pub full_id: bool,
+    /// Instead of the sessions, the files below DIR grouped by the session that created each
+    /// (see `agentns provenance`); unlabelled files last.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["output", "raw"])]
+    pub files: Option<std::path::PathBuf>,
+}
+
+/// What `top` sorts by: any of its columns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TopSort {
+    /// System calls per second (SYSCALLS/S), the default.
+    #[value(alias = "syscalls/s")]
+    Rate,
+    /// System calls.
+    Syscalls,
+    /// Files opened.
+    Opens,
+    /// Bytes written.
+    Wbytes,
+    /// Bytes read.
+    Rbytes,
+    /// Connects.
+    Connects,
+    /// Removals.
+    Unlinks,
+    /// Tasks created.
+    Forks,
+    /// Programs executed.
+    Execs,
+    /// Processes in the session.
+    Nprocs,
+    /// The session's age.
+    Age,
+    /// The session id, in order.
+    Session,
+    /// The intent tag, in order.
+    Intent,
 }
 
 /// `agentns top`.
 #[derive(Args, Debug)]
 pub struct TopArgs {
-    /// Time between refreshes (seconds, or with a unit).
-    #[arg(long, short = 'd', value_name = "SECS", default_value = "1s", value_parser = duration)]
+    /// Time between refreshes (a duration: 500ms, 2s, 1min; a number alone is seconds).
+    #[arg(long, short = 'd', value_name = "DURATION", default_value = "1s",
+          value_parser = positive_duration)]
     pub interval: Duration,
     /// Stop after N refreshes (default: until interrupted).
     #[arg(long, short = 'n', value_name = "N")]
     pub iterations: Option<u64>,
-    /// Print one JSON object per refresh instead of a table.
+    /// Print one JSON object per refresh instead of a table (sorted and filtered alike).
+    #[arg(long)]
+    pub json: bool,
+    /// Sort by this column: the biggest numbers first, ids and intents in order.
+    #[arg(long, short = 's', value_enum, value_name = "COLUMN", default_value_t = TopSort::Rate,
+          ignore_case = true)]
+    pub sort: TopSort,
+    /// Show only the sessions whose intent matches this shell pattern (*, ?, [...]); an
+    /// intent that cannot be read matches nothing.
+    #[arg(long, value_name = "GLOB")]
+    pub intent: Option<String>,
+    /// Show only the sessions whose id (all 32 digits) or intent contains TEXT.
+    #[arg(long, value_name = "TEXT")]
+    pub filter: Option<String>,
+    /// Print session ids whole (32 hexadecimal digits) instead of their first 12.
+    #[arg(long)]
+    pub full_id: bool,
+}
+
+/// `agentns provenance`.
+#[derive(Args, Debug)]
+pub struct ProvenanceArgs {
+    /// Walk directories: every file below each PATH (symlinks not followed).
+    #[arg(short = 'r', long)]
+    pub recursive: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Print session ids in full (32 hex digits) instead of their first 12.
+    #[arg(long)]
+    pub full_id: bool,
+    /// The files.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<std::path::PathBuf>,
+}
+
+/// `agentns status`.
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// Print JSON.
     #[arg(long)]
     pub json: bool,
 }
@@ -271,13 +507,9 @@ pub struct ExecArgs {
     /// Enter the session of this namespace file (e.g. a bind mount of /proc/PID/ns/agent).
     #[arg(long, value_name = "PATH", conflicts_with = "session")]
     pub ns_file: Option<PathBuf>,
-    /// The command and its arguments.
-    #[arg(
-        required = true,
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "CMD"
-    )]
+    /// The command and its arguments: the first argument that is not an option of agentns,
+    /// or everything after --.
+    #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
     pub command: Vec<OsString>,
 }
 
@@ -294,7 +526,7 @@ pub struct TraceArgs {
     /// Stop after N events.
     #[arg(long, short = 'c', value_name = "N")]
     pub count: Option<u64>,
-    /// Stop after this long.
+    /// Stop after this long (a duration: 30s, 5min, 1h).
     #[arg(long, value_name = "DURATION", value_parser = duration)]
     pub timeout: Option<Duration>,
 }
@@ -464,8 +696,20 @@ mod tests {
         assert!(parse(&["show", "self"]).is_err());
         assert!(matches!(
             parse(&["ls", "--json"]).unwrap().command,
-            Command::Ls(LsArgs { json: true })
+            Command::Ls(LsArgs {
+                json: true,
+                output: None,
+                noheadings: false,
+                raw: false,
+                full_id: false,
+                files: None,
+            })
         ));
+        assert!(matches!(
+            parse(&["ls", "--files", "/tmp"]).unwrap().command,
+            Command::Ls(LsArgs { files: Some(_), .. })
+        ));
+        assert!(parse(&["ls", "--files", "/tmp", "-r"]).is_err());
         let Command::Top(t) = parse(&["top", "--interval", "0.5", "--iterations", "3"])
             .unwrap()
             .command
@@ -479,6 +723,255 @@ mod tests {
         };
         assert_eq!(t.interval, Duration::from_secs(1));
         assert_eq!(t.iterations, None);
+    }
+
+    fn run_args(args: &[&str]) -> RunArgs {
+        match parse(args).unwrap().command {
+            Command::Run(r) => r,
+            c => panic!("not run: {c:?}"),
+        }
+    }
+
+    #[test]
+    fn options_come_before_the_command() {
+        // A mistyped option is refused, not run as the command.
+        let e = parse(&["run", "--max-sycalls", "10", "--", "make"]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::UnknownArgument);
+        let e = parse(&["run", "--bogus", "ls"]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::UnknownArgument);
+        assert!(parse(&["run", "-x", "ls"]).is_err());
+        // The first argument that is not an option starts the command; what follows is its.
+        assert_eq!(
+            run_args(&["run", "ls", "--bogus"]).command,
+            ["ls", "--bogus"]
+        );
+        assert_eq!(run_args(&["run", "ls", "-l"]).command, ["ls", "-l"]);
+        assert_eq!(run_args(&["run", "--", "ls", "-l"]).command, ["ls", "-l"]);
+        let r = run_args(&["run", "--intent", "x", "ls", "-l", "--intent", "y"]);
+        assert_eq!(r.intent.as_deref(), Some("x"));
+        assert_eq!(r.command, ["ls", "-l", "--intent", "y"]);
+        // Once the command started, "--" is its argument too.
+        assert_eq!(
+            run_args(&["run", "sh", "-c", "echo $0", "--", "x"]).command,
+            ["sh", "-c", "echo $0", "--", "x"]
+        );
+        // After "--", a command may start with a dash.
+        assert_eq!(run_args(&["run", "--", "-weird"]).command, ["-weird"]);
+        // The same for exec.
+        assert!(parse(&["exec", "--session", "1", "--bogus", "ls"]).is_err());
+        assert!(parse(&["exec", "--sesion", "1", "ls"]).is_err());
+        let Command::Exec(e) = parse(&["exec", "--session", "1", "ls", "--bogus", "-l"])
+            .unwrap()
+            .command
+        else {
+            panic!()
+        };
+        assert_eq!(e.command, ["ls", "--bogus", "-l"]);
+    }
+
+    #[test]
+    fn limits_take_units_and_infinity() {
+        let b = |args: &[&str]| {
+            let mut v = vec!["run"];
+            v.extend_from_slice(args);
+            v.push("true");
+            run_args(&v).budget
+        };
+        let x = b(&[
+            "--max-syscalls",
+            "1M",
+            "--max-opens",
+            "1k",
+            "--max-forks",
+            "1_000",
+            "--max-write-bytes",
+            "1M",
+            "--max-read-bytes",
+            "1MB",
+            "--max-elapsed",
+            "1h30min",
+            "--max-execs",
+            "infinity",
+        ]);
+        assert_eq!(x.max_syscalls, Some(1_000_000));
+        assert_eq!(x.max_opens, Some(1000));
+        assert_eq!(x.max_forks, Some(1000));
+        assert_eq!(x.max_write_bytes, Some(1 << 20));
+        assert_eq!(x.max_read_bytes, Some(1_000_000));
+        assert_eq!(x.max_elapsed, Some(5_400_000_000_000));
+        assert_eq!(x.max_execs, Some(0));
+        assert_eq!(
+            b(&["--max-elapsed", "2hours"]).max_elapsed,
+            Some(7_200_000_000_000)
+        );
+        assert_eq!(
+            b(&["--max-elapsed", "1 hour"]).max_elapsed,
+            Some(3_600_000_000_000)
+        );
+        assert_eq!(
+            b(&["--max-elapsed", "1w"]).max_elapsed,
+            Some(604_800_000_000_000)
+        );
+        assert_eq!(
+            b(&["--max-elapsed", "10"]).max_elapsed,
+            Some(10_000_000_000)
+        );
+        assert_eq!(b(&["--max-elapsed", "infinity"]).max_elapsed, Some(0));
+        assert_eq!(
+            b(&["--max-write-bytes", "infinity"]).max_write_bytes,
+            Some(0)
+        );
+        // infinity and 0 set no limit.
+        let r = run_args(&[
+            "run",
+            "--max-syscalls",
+            "infinity",
+            "--max-opens",
+            "0",
+            "true",
+        ]);
+        assert!(r.budget.to_budget().unwrap().is_none());
+        for bad in [
+            &["--max-syscalls", "1MiB"][..],
+            &["--max-syscalls", "1.5"],
+            &["--max-opens", "1m"],
+            &["--max-elapsed", "1h30"],
+            &["--max-elapsed", "forever"],
+            &["--max-write-bytes", "1_"],
+        ] {
+            let mut v = vec!["run"];
+            v.extend_from_slice(bad);
+            v.push("true");
+            assert!(parse(&v).is_err(), "{bad:?}");
+        }
+        // Durations that are not limits take no infinity, and an interval is not 0.
+        assert!(parse(&["top", "-d", "infinity"]).is_err());
+        assert!(parse(&["top", "-d", "0"]).is_err());
+        assert!(parse(&["trace", "--timeout", "infinity"]).is_err());
+        assert!(parse(&["trace", "--timeout", "1 min"]).is_ok());
+    }
+
+    #[test]
+    fn help_says_what_is_counted_and_the_exit_status() {
+        let mut cmd = Cli::command();
+        let run = cmd.find_subcommand_mut("run").unwrap();
+        // Words only: clap wraps the lines where the terminal (or 100 columns) ends.
+        let words = |h: String| h.split_whitespace().collect::<Vec<_>>().join(" ");
+        let help = words(run.render_long_help().to_string());
+        for want in [
+            "125",
+            "126",
+            "127",
+            "systemd.time(7)",
+            "infinity",
+            "powers of 1000",
+            "powers of 1024",
+            "sendfile",
+            "splice",
+            "vmsplice",
+            "io_uring",
+            "AIO",
+            "sendmmsg",
+            "recvmmsg",
+            "shared file mapping",
+            "a mistyped option",
+        ] {
+            assert!(help.contains(want), "{want:?} not in\n{help}");
+        }
+        let exec = cmd.find_subcommand_mut("exec").unwrap();
+        let help = words(exec.render_long_help().to_string());
+        assert!(help.contains("125") && help.contains("127"), "{help}");
+        let ls = cmd.find_subcommand_mut("ls").unwrap();
+        let help = words(ls.render_long_help().to_string());
+        assert!(help.contains("Default: SESSION,"), "{help}");
+        let top = words(Cli::command().render_long_help().to_string());
+        assert!(top.contains("Exit status: 125"), "{top}");
+    }
+
+    #[test]
+    fn ls_options() {
+        let ls = |args: &[&str]| match parse(args).unwrap().command {
+            Command::Ls(l) => l,
+            c => panic!("not ls: {c:?}"),
+        };
+        let l = ls(&["ls", "-o", "session,PID,User", "-n", "-r", "--full-id"]);
+        assert_eq!(
+            l.output,
+            Some(ColumnList(vec![Column::Session, Column::Pid, Column::User]))
+        );
+        assert!(l.noheadings && l.raw && l.full_id && !l.json);
+        let l = ls(&["ls", "--output", "+PARENT,DEPTH"]);
+        let mut want = Column::LS_DEFAULT.to_vec();
+        want.extend([Column::Parent, Column::Depth]);
+        assert_eq!(l.output, Some(ColumnList(want)));
+        let l = ls(&["ls", "-o", "CONNECTS,UNLINKS,INODE,NSID,INTENT,AGE,COMMAND"]);
+        assert_eq!(l.output.unwrap().0.len(), 7);
+        let e = parse(&["ls", "-o", "SESSION,BOGUS"]).unwrap_err();
+        assert!(e.to_string().contains("unknown column \"BOGUS\""), "{e}");
+        assert!(parse(&["ls", "-o", ""]).is_err());
+        assert!(parse(&["ls", "--json", "-o", "PID"]).is_err());
+        assert!(parse(&["ls", "--json", "--raw"]).is_err());
+        assert!(parse(&["ls", "--json", "--full-id"]).is_ok());
+        assert!(parse(&["ls", "--bogus"]).is_err());
+    }
+
+    #[test]
+    fn top_options() {
+        let top = |args: &[&str]| match parse(args).unwrap().command {
+            Command::Top(t) => t,
+            c => panic!("not top: {c:?}"),
+        };
+        let t = top(&["top"]);
+        assert_eq!(t.sort, TopSort::Rate);
+        assert!(t.intent.is_none() && t.filter.is_none() && !t.full_id);
+        for (name, key) in [
+            ("rate", TopSort::Rate),
+            ("SYSCALLS/S", TopSort::Rate),
+            ("syscalls", TopSort::Syscalls),
+            ("OPENS", TopSort::Opens),
+            ("wbytes", TopSort::Wbytes),
+            ("rbytes", TopSort::Rbytes),
+            ("connects", TopSort::Connects),
+            ("unlinks", TopSort::Unlinks),
+            ("forks", TopSort::Forks),
+            ("execs", TopSort::Execs),
+            ("nprocs", TopSort::Nprocs),
+            ("Age", TopSort::Age),
+            ("session", TopSort::Session),
+            ("intent", TopSort::Intent),
+        ] {
+            assert_eq!(top(&["top", "--sort", name]).sort, key, "{name}");
+        }
+        let t = top(&[
+            "top",
+            "-s",
+            "age",
+            "--intent",
+            "ticket-*",
+            "--filter",
+            "ab12",
+            "--full-id",
+        ]);
+        assert_eq!(t.sort, TopSort::Age);
+        assert_eq!(t.intent.as_deref(), Some("ticket-*"));
+        assert_eq!(t.filter.as_deref(), Some("ab12"));
+        assert!(t.full_id);
+        assert!(parse(&["top", "--sort", "bogus"]).is_err());
+        assert!(parse(&["top", "--bogus"]).is_err());
+        assert!(parse(&["top", "extra"]).is_err());
+    }
+
+    #[test]
+    fn status() {
+        assert!(matches!(
+            parse(&["status"]).unwrap().command,
+            Command::Status(StatusArgs { json: false })
+        ));
+        assert!(matches!(
+            parse(&["status", "--json"]).unwrap().command,
+            Command::Status(StatusArgs { json: true })
+        ));
+        assert!(parse(&["status", "--bogus"]).is_err());
     }
 
     #[test]
@@ -546,6 +1039,7 @@ mod tests {
             "top",
             "exec",
             "trace",
+            "status",
             "completions",
             "man",
         ] {

@@ -22,6 +22,7 @@ pub mod error;
 pub mod listing;
 pub mod nsfs;
 pub mod procfs;
+pub mod provenance;
 pub mod session;
 pub mod trace;
 pub mod uapi;

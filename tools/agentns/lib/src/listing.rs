@@ -24,7 +24,8 @@ use crate::session::{Counters, SessionId};
 /// One session.
 #[derive(Clone, Debug, Serialize)]
 pub struct SessionInfo {
-    /// The session id, when a process of the session is visible.
+    /// The session id, when a process of the session is visible or its namespace file could
+    /// be opened (`AGENT_NS_GET_INFO`).
     pub id: Option<SessionId>,
     /// The nsfs inode number (`agent:[INUM]`); 0 when the caller may not open the
     /// namespace file of any of its processes.
@@ -45,7 +46,8 @@ pub struct SessionInfo {
     pub intent: Option<String>,
     /// The processes in the session (not in its descendants).
     pub pids: Vec<i32>,
-    /// The counters (subtree included), when a process of the session is visible and readable.
+    /// The counters (subtree included), when a process of the session is visible and readable,
+    /// or its namespace file could be opened (`AGENT_NS_GET_COUNTERS`).
     pub counters: Option<Counters>,
 }
 
@@ -286,6 +288,17 @@ impl Snapshot {
             if entry.ns_id.is_none() {
                 entry.ns_id = cur.ns_id().ok();
             }
+            // The namespace file reads the session whether or not a process is in it (on a
+            // kernel with AGENT_NS_GET_INFO).
+            if entry.id.is_none() || entry.depth.is_none() {
+                if let Ok(i) = cur.info() {
+                    entry.id.get_or_insert(i.id);
+                    entry.depth.get_or_insert(i.depth);
+                }
+            }
+            if entry.counters.is_none() {
+                entry.counters = cur.counters().ok();
+            }
             if entry.initial {
                 entry.id = Some(SessionId::INITIAL);
                 return;
@@ -325,7 +338,7 @@ impl Snapshot {
                 }
             };
             if let Some(s) = self.sessions.get_mut(&ino) {
-                s.depth = depth;
+                s.depth = depth.or(s.depth);
             }
         }
     }

@@ -4,8 +4,10 @@
 pub mod doc;
 pub mod exec;
 pub mod ls;
+pub mod provenance;
 pub mod run;
 pub mod show;
+pub mod status;
 pub mod trace;
 
 use std::ffi::OsString;

@@ -20,6 +20,20 @@ struct Ancestor {
     ns_id: Option<u64>,
 }
 
+/// What the session's budgets and the reaper did, from AGENT_NS_GET_INFO.
+#[derive(Serialize, Debug, Default)]
+struct State {
+    /// The limits of its own budget whose action fired.
+    fired: Vec<&'static str>,
+    /// A SIGTERM or SIGKILL action of its own budget fired: its tasks are being signalled.
+    budget_acted: bool,
+    /// ... of the budget of a session above it.
+    budget_above_acted: bool,
+    /// It (or a session above it) outlived kernel.agent_ns.max_lifetime: the reaper kills its
+    /// tasks.
+    reaped: bool,
+}
+
 /// What `show` prints.
 #[derive(Serialize, Debug)]
 struct Shown {
@@ -39,13 +53,17 @@ struct Shown {
     /// is empty) exist but are not visible from the caller's session: NS_GET_PARENT hands out
     /// only the caller's own session and the sessions below it.
     parents_hidden: bool,
-    /// 0 for the initial session; unknown when the parents are hidden.
+    /// 0 for the initial session (AGENT_NS_GET_INFO; from the parent chain on a kernel
+    /// without it, where it is unknown when the parents are hidden).
     depth: Option<usize>,
     /// Unknown when /proc/PID/agent_intent is not readable (another user's process).
     intent: Option<String>,
     counters: Option<Counters>,
-    /// Budget limits: readable for the own session only.
+    /// Budget limits (AGENT_NS_GET_BUDGET through the namespace file).
     budget: Option<Budget>,
+    /// What the kernel did to the session (AGENT_NS_GET_INFO): unknown on a kernel without
+    /// the ioctl.
+    state: Option<State>,
     /// Why something could not be read.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     notes: Vec<String>,
@@ -94,7 +112,9 @@ fn collect(pid: Option<i32>) -> agentns::Result<Shown> {
             .map_err(|e| notes.push(format!("counters: {e}")))
             .ok()
     };
-    let budget = if own { Some(session::budget()?) } else { None };
+    let mut budget = if own { Some(session::budget()?) } else { None };
+    let mut state = None;
+    let mut info_parent = None;
     let ns = match p {
         Pid::Current => NsFile::of_self(),
         Pid::Pid(n) => NsFile::of_pid(n),
@@ -105,6 +125,19 @@ fn collect(pid: Option<i32>) -> agentns::Result<Shown> {
         Ok(f) => {
             inode = f.inode().ok();
             ns_id = f.ns_id().ok();
+            if let Ok(i) = f.info() {
+                depth = Some(i.depth as usize);
+                info_parent = Some(i.parent_id);
+                state = Some(State {
+                    fired: i.fired,
+                    budget_acted: i.acted,
+                    budget_above_acted: i.acted_above,
+                    reaped: i.reaped,
+                });
+            }
+            if budget.is_none() {
+                budget = f.budget().ok();
+            }
             match f.ancestors() {
                 Ok(anc) => {
                     let ids = if anc.chain.is_empty() {
@@ -112,14 +145,15 @@ fn collect(pid: Option<i32>) -> agentns::Result<Shown> {
                     } else {
                         ids_by_inode()
                     };
-                    depth = anc.depth();
+                    depth = depth.or(anc.depth());
                     parents_hidden = !anc.complete;
                     for a in anc.chain {
                         let ino = a.inode().unwrap_or(0);
                         let id = if ino == agentns::uapi::AGENT_NS_INIT_INO {
                             Some(SessionId::INITIAL)
                         } else {
-                            ids.get(&ino).copied()
+                            // A session without a process is read through its file.
+                            ids.get(&ino).copied().or(a.info().ok().map(|i| i.id))
                         };
                         parents.push(Ancestor {
                             id,
@@ -137,6 +171,8 @@ fn collect(pid: Option<i32>) -> agentns::Result<Shown> {
         Some(session::parent_id()?)
     } else if id.is_initial() {
         Some(SessionId::INITIAL)
+    } else if info_parent.is_some() {
+        info_parent
     } else {
         parents.first().and_then(|a| a.id)
     };
@@ -154,6 +190,7 @@ fn collect(pid: Option<i32>) -> agentns::Result<Shown> {
         intent,
         counters,
         budget,
+        state,
         notes,
     })
 }
@@ -216,6 +253,18 @@ fn human(s: &Shown) -> String {
     if let Some(b) = &s.budget {
         o += &format!("budget       {}\n", format::budget_line(b));
     }
+    if let Some(st) = &s.state {
+        if st.reaped {
+            o += "state        reaped: outlived kernel.agent_ns.max_lifetime, its tasks are killed\n";
+        } else if st.budget_acted {
+            o += "state        its budget's action fired: its tasks are being signalled\n";
+        } else if st.budget_above_acted {
+            o += "state        the budget of a session above it fired its action\n";
+        }
+        if !st.fired.is_empty() {
+            o += &format!("reached      {}\n", st.fired.join(", "));
+        }
+    }
     if let Some(c) = &s.counters {
         o += "counters\n";
         o += &format::counters_table(c, "  ");
@@ -271,6 +320,11 @@ mod tests {
             intent: Some("job".into()),
             counters: Some(c),
             budget: None,
+            state: Some(State {
+                fired: vec!["syscalls"],
+                reaped: true,
+                ..State::default()
+            }),
             notes: vec![],
         };
         let h = human(&s);
@@ -282,6 +336,13 @@ mod tests {
         ));
         assert!(h.contains("intent       \"job\"\n"), "{h}");
         assert!(h.contains("  syscalls     5\n"), "{h}");
+        assert!(
+            h.contains(
+                "state        reaped: outlived kernel.agent_ns.max_lifetime, its tasks are \
+                 killed\nreached      syscalls\n"
+            ),
+            "{h}"
+        );
         let v = serde_json::to_value(&s).unwrap();
         assert_eq!(v["id"], "01010101010101010101010101010101");
         assert_eq!(v["depth"], 2);
@@ -289,6 +350,8 @@ mod tests {
         assert_eq!(v["counters"]["syscalls"], 5);
         assert!(v["budget"].is_null());
         assert_eq!(v["parents_hidden"], false);
+        assert_eq!(v["state"]["reaped"], true);
+        assert_eq!(v["state"]["fired"][0], "syscalls");
         assert!(v.get("notes").is_none());
     }
 
@@ -307,6 +370,7 @@ mod tests {
             intent: None,
             counters: None,
             budget: None,
+            state: None,
             notes: vec![],
         }
     }
