@@ -44,6 +44,8 @@ done
 
 work=$(mktemp -d /tmp/agentns-python.XXXXXX) || skip "mktemp failed"
 cp -r "$src/src" "$src/tests" "$work/" || skip "cannot copy $src"
+# A test drops to nobody and spawns: its trampoline runs from here too.
+chmod -R 755 "$work"
 if [ ! -d "$HOST$work" ]; then
 	rm -rf "$work"
 	skip "the guest's /tmp is not bound at $HOST/tmp"

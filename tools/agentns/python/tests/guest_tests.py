@@ -179,7 +179,7 @@ def initial_session_refuses_intent_and_budget_with_einval():
         raise Skip("the runner is not in the initial session")
     e = raises(agentns.InvalidArgumentError, agentns.set_intent, "init")
     check(not isinstance(e, agentns.NotSupportedError), "EINVAL of the argument, not the kernel")
-    raises(agentns.InvalidArgumentError, agentns.set_budget, Budget(max_fork=1))
+    raises(agentns.InvalidArgumentError, agentns.set_budget, Budget(fork=1))
     check_eq(Budget(), agentns.get_budget(), "the initial session's budget reads as zeros")
     check_eq(agentns.session_id(), agentns.parent_id(), "the initial session's parent is zeros")
 
@@ -197,8 +197,8 @@ def counters_count_exact_deltas():
         fd = os.open("/dev/null", os.O_RDONLY)
         os.close(fd)
     c1 = agentns.counters()
-    check_eq(10, (c1 - c0).openat_count, "10 os.open -> openat")
-    check_eq(21, (c1 - c0).total_syscalls, "10 openat + 10 close + the prctl")
+    check_eq(10, (c1 - c0).openat, "10 os.open -> openat")
+    check_eq(21, (c1 - c0).syscalls, "10 openat + 10 close + the prctl")
     for _ in range(3):
         os.write(wfd, data)
     os.write(wfd, data[:100])
@@ -211,8 +211,8 @@ def counters_count_exact_deltas():
     for _ in range(1000):
         os.getppid()
     c4 = agentns.counters()
-    check_eq(1001, (c4 - c3).total_syscalls, "1000 getppid + the prctl")
-    check_eq(0, (c4 - c3).openat_count, "no opens")
+    check_eq(1001, (c4 - c3).syscalls, "1000 getppid + the prctl")
+    check_eq(0, (c4 - c3).openat, "no opens")
     check(c4.elapsed_ns >= c0.elapsed_ns, "elapsed_ns does not go back")
     os.close(wfd)
     os.close(zfd)
@@ -241,8 +241,8 @@ def failed_opens_and_unlinks_do_not_count():
         except FileNotFoundError:
             pass
     c1 = agentns.counters()
-    check_eq(6, (c1 - c0).unlink_count, "5 unlink + 1 rmdir, failures not counted")
-    check_eq(0, (c1 - c0).openat_count, "failed opens not counted")
+    check_eq(6, (c1 - c0).unlink, "5 unlink + 1 rmdir, failures not counted")
+    check_eq(0, (c1 - c0).openat, "failed opens not counted")
     os.rmdir(d)
 
 
@@ -273,9 +273,9 @@ def fork_exec_and_connect_count():
         except OSError:
             pass
     c1 = agentns.counters()
-    check_eq(4, (c1 - c0).fork_count, "4 forks")
-    check_eq(1, (c1 - c0).exec_count, "1 successful exec")
-    check_eq(4, (c1 - c0).connect_count, "4 connect attempts")
+    check_eq(4, (c1 - c0).fork, "4 forks")
+    check_eq(1, (c1 - c0).exec, "1 successful exec")
+    check_eq(4, (c1 - c0).connect, "4 connect attempts")
     s.close()
 
 
@@ -286,14 +286,14 @@ def child_sessions_roll_up_into_the_parent():
 
     def child():
         agentns.create_session()
-        check_eq(0, agentns.counters().openat_count, "a new session starts from zero")
+        check_eq(0, agentns.counters().openat, "a new session starts from zero")
         open_n(20)
         return 0
 
     check_eq(0, fork_call(child), "child")
     c1 = agentns.counters()
-    check_eq(20, (c1 - c0).openat_count, "the exited child session's opens")
-    check_eq(1, (c1 - c0).fork_count, "the fork")
+    check_eq(20, (c1 - c0).openat, "the exited child session's opens")
+    check_eq(1, (c1 - c0).fork, "the fork")
 
 
 @test
@@ -302,11 +302,11 @@ def proc_counters_agree_with_prctl():
     open_n(5)
     c = agentns.counters()
     p = agentns.read_counters("self")
-    check_eq(c.openat_count + 1, p.openat_count, "reading the file opens it")
-    check_eq(c.exec_count, p.exec_count, "exec")
-    check_eq(c.fork_count, p.fork_count, "fork")
-    check(p.total_syscalls > c.total_syscalls, "syscalls went on")
-    check_eq(c.openat_count + 2, agentns.read_counters(os.getpid()).openat_count,
+    check_eq(c.openat + 1, p.openat, "reading the file opens it")
+    check_eq(c.exec, p.exec, "exec")
+    check_eq(c.fork, p.fork, "fork")
+    check(p.syscalls > c.syscalls, "syscalls went on")
+    check_eq(c.openat + 2, agentns.read_counters(os.getpid()).openat,
              "/proc/PID/agent_counters, the second read")
     st = os.stat("/proc/self/agent_counters")
     check_eq(0o400, st.st_mode & 0o7777, "mode of agent_counters")
@@ -318,14 +318,14 @@ def proc_counters_agree_with_prctl():
 def budget_round_trip():
     agentns.create_session()
     check_eq(Budget(), agentns.get_budget(), "a new session has no budget")
-    b = Budget(max_syscalls=10**9, max_write_bytes=1 << 40, max_elapsed_ns=3600 * 10**9,
-               action=Action.SIGTERM, max_openat=500000, max_read_bytes=1 << 41,
-               max_connect=1000, max_unlink=2000, max_fork=3000, max_exec=400)
+    b = Budget(syscalls=10**9, write_bytes=1 << 40, elapsed_ns=3600 * 10**9,
+               action=Action.term, openat=500000, read_bytes=1 << 41,
+               connect=1000, unlink=2000, fork=3000, exec=400)
     agentns.set_budget(b)
     got = agentns.get_budget()
     check_eq(b, got, "get_budget")
-    check(got.action is Action.SIGTERM, "the action is an Action")
-    tighter = Budget(max_syscalls=10**8, max_openat=1000, action=Action.SIGKILL)
+    check(got.action is Action.term, "the action is an Action")
+    tighter = Budget(syscalls=10**8, openat=1000, action=Action.kill)
     agentns.set_budget(tighter)
     check_eq(tighter, agentns.get_budget(), "a tighter budget")
     agentns.set_budget(Budget())
@@ -335,18 +335,18 @@ def budget_round_trip():
 @test
 def bad_budget_is_einval():
     agentns.create_session()
-    agentns.set_budget(Budget(max_fork=100))
+    agentns.set_budget(Budget(fork=100))
     e = raises(agentns.InvalidArgumentError, agentns.set_budget, Budget(action=4))
     check_eq(errno.EINVAL, e.errno, "errno")
     check("unknown action" in str(e), "message: %s" % e)
-    check_eq(Budget(max_fork=100), agentns.get_budget(), "the budget after the refusal")
+    check_eq(Budget(fork=100), agentns.get_budget(), "the budget after the refusal")
 
 
 @test
 def sigkill_budget_kills_a_forked_child():
     def child():
         agentns.create_session()
-        agentns.set_budget(Budget(max_openat=50, action=Action.SIGKILL))
+        agentns.set_budget(Budget(openat=50, action=Action.kill))
         open_n(1000)
         return 3
 
@@ -354,7 +354,7 @@ def sigkill_budget_kills_a_forked_child():
 
     def spinner():
         agentns.create_session()
-        agentns.set_budget(Budget(max_syscalls=5000, action=Action.SIGKILL))
+        agentns.set_budget(Budget(syscalls=5000, action=Action.kill))
         for _ in range(100000):
             os.getppid()
         return 3
@@ -370,15 +370,15 @@ def deny_budget_refuses_the_open_past_the_limit():
 
     def child():
         agentns.create_session()
-        limit = agentns.counters().openat_count + 1
-        agentns.set_budget(Budget(max_openat=limit, action=Action.DENY))
-        check_eq(Action.DENY, agentns.get_budget().action, "the action reads back")
+        limit = agentns.counters().openat + 1
+        agentns.set_budget(Budget(openat=limit, action=Action.deny))
+        check_eq(Action.deny, agentns.get_budget().action, "the action reads back")
         os.close(os.open(first, os.O_CREAT | os.O_WRONLY, 0o600))
         e = raises(OSError, os.open, second, os.O_CREAT | os.O_WRONLY, 0o600)
         check_eq(errno.EDQUOT, e.errno, "errno of the open past the limit")
         check(os.path.exists(first), "the allowed open created its file")
         check(not os.path.exists(second), "the refused open created no file")
-        check_eq(limit, agentns.counters().openat_count, "the counter stays at the limit")
+        check_eq(limit, agentns.counters().openat, "the counter stays at the limit")
         return 7
 
     try:
@@ -395,7 +395,7 @@ def deny_budget_refuses_the_open_past_the_limit():
 def log_budget_kills_nothing():
     def child():
         agentns.create_session()
-        agentns.set_budget(Budget(max_openat=5, action=Action.LOG))
+        agentns.set_budget(Budget(openat=5, action=Action.log))
         open_n(50)
         return 7
 
@@ -413,9 +413,89 @@ def spawn_sets_intent_and_budget():
     intent, sid = out.splitlines()
     check_eq("spawned-by-python", intent, "the spawned command's intent")
     check(sid != str(agentns.session_id()) and sid != "0" * 32, "a new session: %s" % sid)
+    check_eq(sid, str(p.session_id), "Popen.session_id")
     p = agentns.spawn(["sh", "-c", "while :; do cat /dev/null; done"],
-                      budget=Budget(max_syscalls=3000, action=Action.SIGKILL))
+                      budget=Budget(syscalls=3000, action=Action.kill))
     check_eq(-signal.SIGKILL, p.wait(timeout=100), "killed by its budget")
+    p = agentns.spawn(["cat", "/proc/self/agent_intent"], intent="caller's children",
+                      budget=Budget(openat=50, exec=2, action=Action.deny),
+                      stdout=subprocess.PIPE)
+    out = p.communicate(timeout=60)[0].decode()
+    check_eq(0, p.returncode, "exit status under a deny budget")
+    check_eq("caller's children\n", out, "the intent under a deny budget")
+
+
+@test
+def spawn_from_a_threaded_program():
+    import subprocess
+
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait)
+    t.start()
+    try:
+        # In-process the kernel refuses a multi-threaded caller; spawn's
+        # session is made by a new single-threaded process.
+        raises(agentns.InvalidArgumentError, agentns.create_session)
+        p = agentns.spawn(["cat", "/proc/self/agent_session"], intent="from-threads",
+                          stdout=subprocess.PIPE)
+        out = p.communicate(timeout=60)[0].decode().strip()
+        check_eq(0, p.returncode, "exit status")
+        check_eq(str(p.session_id), out, "the command's session")
+        check(out != str(agentns.session_id()), "a new session: %s" % out)
+    finally:
+        stop.set()
+        t.join()
+
+
+@test
+def spawn_no_new_privs_lets_nobody_create_a_session():
+    import subprocess
+
+    def child():
+        os.setgroups([])
+        os.setresgid(NOBODY, NOBODY, NOBODY)
+        os.setresuid(NOBODY, NOBODY, NOBODY)
+        e = raises(agentns.AgentNSPermissionError, agentns.spawn, ["true"])
+        check("no_new_privs" in str(e), "message: %s" % e)
+        p = agentns.spawn(["sh", "-c", "grep NoNewPrivs /proc/$$/status; "
+                           "cat /proc/$$/agent_session"],
+                          no_new_privs=True, stdout=subprocess.PIPE)
+        out = p.communicate(timeout=60)[0].decode().splitlines()
+        check_eq(0, p.returncode, "exit status")
+        check_eq("NoNewPrivs:\t1", out[0], "no_new_privs in the command")
+        check_eq(str(p.session_id), out[1], "the command's session")
+        with open("/proc/self/status") as f:
+            mine = [line.strip() for line in f if line.startswith("NoNewPrivs:")]
+        check_eq(["NoNewPrivs:\t0"], mine, "the caller keeps no_new_privs unset")
+
+    check_eq(0, fork_call(child), "as nobody")
+
+
+@test
+def spawn_errors_are_raised_in_the_caller():
+    before = agentns.session_id()
+    e = raises(agentns.InvalidArgumentError,
+               lambda: agentns.spawn(["true"], budget=Budget(action=9)))
+    check("unknown action" in str(e), "message: %s" % e)
+    check_eq("prctl(PR_SET_AGENT_BUDGET_LIMITS)", e.operation, "the operation")
+    e = raises(FileNotFoundError, agentns.spawn, ["/nonexistent/agentns-cmd"])
+    check_eq("/nonexistent/agentns-cmd", e.filename, "the file name")
+    raises(agentns.InvalidArgumentError, lambda: agentns.spawn(["true"], intent="x" * 64))
+    check_eq(before, agentns.session_id(), "the caller's session")
+
+
+@test
+def structures_are_version_1():
+    agentns.create_session()
+    check_eq(1, agentns.structure_version(), "structure_version()")
+    check_eq(1, agentns.counters().version, "the counters' version")
+    check_eq(1, agentns.get_budget().version, "the budget's version")
+    # A version-0 budget leaves the version-1 limits as they are.
+    agentns.set_budget(Budget(syscalls=10**6, openat=500))
+    v0 = {n: None for n in ("openat", "read_bytes", "connect", "unlink", "fork", "exec")}
+    agentns.set_budget(Budget(syscalls=10**5, **v0))
+    got = agentns.get_budget()
+    check_eq((10**5, 500), (got.syscalls, got.openat), "limits after a version-0 budget")
 
 
 # --- entering --------------------------------------------------------------
@@ -496,8 +576,8 @@ def unprivileged_create_needs_no_new_privs():
         drop()
         before = agentns.session_id()
         check(agentns.create_session() != before, "a new session")
-        agentns.set_budget(Budget(max_fork=10))
-        e = raises(agentns.AgentNSPermissionError, agentns.set_budget, Budget(max_fork=20))
+        agentns.set_budget(Budget(fork=10))
+        e = raises(agentns.AgentNSPermissionError, agentns.set_budget, Budget(fork=20))
         check("loosening" in str(e), "message: %s" % e)
 
     check_eq(0, fork_call(without), "without no_new_privs")
@@ -554,6 +634,159 @@ def disabled_sysctl_is_disabled_error():
         with open(SYSCTL_ENABLED, "w") as f:
             f.write("1")
     check(not agentns.create_session().is_initial, "enabled again")
+
+
+# --- namespace files and listing ------------------------------------------
+
+def start_nested(depth):
+    """A child that creates ``depth`` nested sessions (only the deepest has
+    a process) and waits until told to exit."""
+    ready_r, ready_w = os.pipe()
+    go_r, go_w = os.pipe()
+    sys.stdout.flush()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            sid = None
+            for _ in range(depth):
+                sid = agentns.create_session()
+            os.write(ready_w, sid.raw)
+            os.read(go_r, 1)
+        finally:
+            os._exit(0)
+    raw = os.read(ready_r, 16)
+    check_eq(16, len(raw), "the nested child's id")
+    return pid, agentns.SessionId(raw), go_w
+
+
+def need_initial_session():
+    if not agentns.session_id().is_initial:
+        raise Skip("the runner is not in the initial session")
+
+
+@test
+def parent_walk_from_the_initial_session():
+    need_initial_session()
+    pid, sid, go = start_nested(2)
+    try:
+        with agentns.NsFile.of_pid(pid) as f:
+            anc = f.ancestors()
+            with anc:
+                check(anc.complete, "the chain reaches the initial session")
+                check_eq(2, anc.depth, "depth")
+                check_eq(2, len(anc.chain), "ancestors")
+                check(anc.chain[-1].is_initial(), "the last is the initial session")
+                check(not anc.chain[0].is_initial(), "the first is not")
+                check_eq(os.stat("/proc/self/ns/agent").st_ino, anc.chain[-1].inode(),
+                         "the initial session's inode")
+    finally:
+        check_eq(0, stop_holder(pid, go), "nested child")
+
+
+@test
+def parent_walk_stops_at_the_callers_session():
+    own = agentns.create_session()
+    pid, sid, go = start_holder()
+    try:
+        with agentns.NsFile.of_pid(pid) as f:
+            with f.ancestors() as anc:
+                check_eq(1, len(anc.chain), "only the caller's own session is visible")
+                check(not anc.complete, "the sessions above it are not")
+                check_eq(None, anc.depth, "so the depth is unknown")
+                check_eq(os.stat("/proc/self/ns/agent").st_ino, anc.chain[0].inode(),
+                         "the parent is the caller's session")
+        with agentns.NsFile.of_self() as f:
+            check_eq(None, f.parent(), "EPERM above the caller's own session")
+            check(not f.is_initial(), "not the initial session")
+        check_eq(own, agentns.session_id(), "still in the own session")
+    finally:
+        check_eq(0, stop_holder(pid, go), "holder")
+
+
+@test
+def namespace_file_reads_the_session():
+    sid = agentns.create_session()
+    budget = Budget(syscalls=10**7, openat=10**5, action=Action.deny)
+    agentns.set_budget(budget)
+    with agentns.NsFile.of_self() as f:
+        try:
+            info = f.info()
+        except agentns.AgentNSError as e:
+            if e.errno == errno.ENOTTY:
+                raise Skip("a kernel without AGENT_NS_GET_INFO") from None
+            raise
+        check_eq(sid, info.id, "AGENT_NS_GET_INFO id")
+        check_eq(agentns.parent_id(), info.parent_id, "AGENT_NS_GET_INFO parent_id")
+        check(info.depth >= 1, "depth %d" % info.depth)
+        check_eq((), info.fired, "nothing fired")
+        check_eq(budget, f.budget(), "AGENT_NS_GET_BUDGET")
+        c0 = agentns.counters()
+        open_n(3)
+        c1 = f.counters()
+        check(c1.openat >= c0.openat + 3, "AGENT_NS_GET_COUNTERS openat")
+
+
+@test
+def listns_lists_the_own_session():
+    agentns.create_session()
+    try:
+        ids = agentns.listns()
+    except agentns.AgentNSError as e:
+        if e.errno == errno.ENOSYS:
+            raise Skip("a kernel without listns(2)") from None
+        raise
+    with agentns.NsFile.of_self() as f:
+        check(f.ns_id() in ids, "own ns id %d in %r" % (f.ns_id(), ids))
+
+
+@test
+def listing_from_the_initial_session():
+    need_initial_session()
+    pid, sid, go = start_nested(2)
+    try:
+        snap = agentns.list_sessions()
+        b = snap.of_pid(pid)
+        check(b is not None, "the nested child is listed")
+        check_eq(sid, b.id, "its id")
+        check_eq(2, b.depth, "its depth")
+        a = snap.sessions.get(b.parent_inode)
+        check(a is not None, "its parent is listed, with no process of its own")
+        check_eq([], a.pids, "the parent's processes")
+        check_eq(None, a.id, "the parent's id is not readable without a process")
+        check_eq(1, a.depth, "the parent's depth")
+        check(a.ns_id is not None, "the parent's namespace id")
+        check_eq(os.stat("/proc/self/ns/agent").st_ino, a.parent_inode, "the grandparent")
+        me = snap.of_pid(os.getpid())
+        check(me is not None and me.initial and me.depth == 0, "the caller: %r" % (me,))
+        trees = snap.trees()
+        check(trees[0].session.initial, "the initial session first")
+        j = snap.as_dict()
+        check_eq(["sources", "sessions"], list(j), "the JSON's keys")
+        check(j["sources"]["listns"], "listns(2) worked: %r" % (j["sources"],))
+    finally:
+        check_eq(0, stop_holder(pid, go), "nested child")
+
+
+@test
+def listing_from_inside_a_session():
+    own = agentns.create_session()
+    agentns.set_intent("lister")
+    pid, sid, go = start_holder()
+    try:
+        snap = agentns.list_sessions()
+        me = snap.of_pid(os.getpid())
+        child = snap.of_pid(pid)
+        check_eq(own, me.id, "the caller's session")
+        check_eq("lister", me.intent, "its intent")
+        check_eq(None, me.parent_inode, "its parent is not visible")
+        check_eq(None, me.depth, "so its depth is unknown")
+        check_eq(me.inode, child.parent_inode, "the child's parent is the caller's session")
+        roots = [t for t in snap.trees() if t.session.inode == me.inode]
+        check_eq(1, len(roots), "the caller's session is a root")
+        check(any(c.session.inode == child.inode for c in roots[0].children),
+              "with the child below it")
+    finally:
+        check_eq(0, stop_holder(pid, go), "holder")
 
 
 # --- runner ----------------------------------------------------------------

@@ -8,6 +8,7 @@ import errno
 import os
 import subprocess
 import sys
+import threading
 import unittest
 
 import _paths
@@ -22,7 +23,8 @@ class KernelWithoutAgentNamespaces(unittest.TestCase):
         calls = [
             agentns.session_id, agentns.parent_id, agentns.create_session,
             agentns.get_intent, lambda: agentns.set_intent("x"), agentns.counters,
-            agentns.get_budget, lambda: agentns.set_budget(agentns.Budget(max_fork=1)),
+            agentns.get_budget, lambda: agentns.set_budget(agentns.Budget(fork=1)),
+            agentns.structure_version, agentns.list_sessions, agentns.NsFile.of_self,
             agentns.read_session, agentns.read_intent, agentns.read_counters,
             agentns.open_ns, lambda: agentns.enter_pid(os.getpid()),
         ]
@@ -43,9 +45,38 @@ class KernelWithoutAgentNamespaces(unittest.TestCase):
             os.close(fd)
 
     def test_spawn_reports_the_childs_error(self):
-        with self.assertRaises(agentns.NotSupportedError) as cm:
-            agentns.spawn(["true"], intent="x")
-        self.assertIn("PR_SET_AGENT_NS", str(cm.exception))
+        # The real trampoline: it sets no_new_privs (which this kernel has),
+        # then PR_SET_AGENT_NS fails, and that comes back as the exception.
+        for kw in ({}, {"no_new_privs": True}, {"budget": agentns.Budget(fork=1)}):
+            with self.assertRaises(agentns.NotSupportedError) as cm:
+                agentns.spawn(["true"], intent="x", stdout=subprocess.PIPE, **kw)
+            self.assertIn("PR_SET_AGENT_NS", str(cm.exception))
+            self.assertEqual(cm.exception.errno, errno.EINVAL)
+
+    def test_spawn_from_a_threaded_program(self):
+        # No preexec_fn: a program with threads gets the trampoline's error,
+        # not a refusal to fork.
+        stop = threading.Event()
+        t = threading.Thread(target=stop.wait)
+        t.start()
+        try:
+            with self.assertRaises(agentns.NotSupportedError):
+                agentns.spawn(["true"])
+        finally:
+            stop.set()
+            t.join()
+
+    def test_spawn_writes_no_bytecode(self):
+        # The trampoline runs with -B: nothing lands in the package's tree.
+        cache = os.path.join(_paths.SRC, "agentns", "__pycache__")
+
+        def cached():
+            return set(os.listdir(cache)) if os.path.isdir(cache) else set()
+
+        before = cached()
+        with self.assertRaises(agentns.NotSupportedError):
+            agentns.spawn(["true"])
+        self.assertEqual(cached(), before)
 
     def test_guest_tests_skip_with_exit_4(self):
         r = subprocess.run([sys.executable, os.path.join(_paths.TESTS, "guest_tests.py")],

@@ -2,6 +2,7 @@
 """The /proc/PID/agent_* parsers and readers, on fixture files."""
 
 import errno
+import os
 import tempfile
 import unittest
 
@@ -40,24 +41,43 @@ class Parsers(unittest.TestCase):
 
     def test_counters(self):
         c = proc.parse_counters(fixtures.TASK_COUNTERS)
-        self.assertEqual(c, Counters(total_syscalls=2**64 - 1, openat_count=112,
-                                     write_bytes=4316, connect_count=5, unlink_count=13,
-                                     fork_count=7, elapsed_ns=100482311, read_bytes=1056,
-                                     exec_count=1))
+        self.assertEqual(c, Counters(syscalls=2**64 - 1, openat=112, write_bytes=4316,
+                                     connect=5, unlink=13, fork=7, elapsed_ns=100482311,
+                                     read_bytes=1056, exec=1))
         init = proc.parse_counters(fixtures.INIT_COUNTERS)
-        self.assertEqual(init.total_syscalls, 0)
+        self.assertEqual(init.syscalls, 0)
         self.assertEqual(init.elapsed_ns, 73120455612)
+
+    def test_counter_names_are_the_files(self):
+        d = proc.parse_counters_dict(fixtures.TASK_COUNTERS)
+        c = proc.parse_counters(fixtures.TASK_COUNTERS)
+        self.assertEqual(list(d), list(agentns.abi.PROC_COUNTER_ORDER))
+        self.assertEqual(dict(c.proc_items()), d)
+        self.assertEqual(list(c.proc_items()), list(d.items()))
+        for name, value in d.items():
+            self.assertEqual(getattr(c, name), value, name)
 
     def test_counters_keep_the_files_order_and_new_names(self):
         d = proc.parse_counters_dict(fixtures.TASK_COUNTERS + "mmap 3\n")
         self.assertEqual(list(d)[:9], [n for n, _ in agentns.abi.PROC_COUNTER_FIELDS])
         self.assertEqual(d["mmap"], 3)
-        self.assertEqual(proc.parse_counters(fixtures.TASK_COUNTERS + "mmap 3\n").exec_count, 1)
+        self.assertEqual(proc.parse_counters(fixtures.TASK_COUNTERS + "mmap 3\n").exec, 1)
+
+    def test_version_0_file(self):
+        # A kernel of the first ABI shows no read_bytes and exec lines.
+        text = "".join(line for line in fixtures.TASK_COUNTERS.splitlines(True)
+                       if not line.startswith(("read_bytes ", "exec ")))
+        c = proc.parse_counters(text)
+        self.assertEqual(c.openat, 112)
+        self.assertIsNone(c.read_bytes)
+        self.assertIsNone(c.exec)
+        self.assertEqual(c.version, 0)
 
     def test_counters_reject_malformed(self):
         lines = fixtures.TASK_COUNTERS.splitlines(True)
         for bad in (
             "".join(lines[:-1]),                       # elapsed_ns missing
+            "".join(lines[1:]),                        # syscalls missing
             fixtures.TASK_COUNTERS + "openat 1\n",     # twice
             fixtures.TASK_COUNTERS.replace("openat 112", "openat -1"),
             fixtures.TASK_COUNTERS.replace("openat 112", "openat"),
@@ -87,11 +107,18 @@ class Readers(unittest.TestCase):
             self.assertEqual(str(proc.read_session(who, self.root)),
                              fixtures.TASK_SESSION.strip())
             self.assertEqual(proc.read_intent(who, self.root), "refactor-auth ticket #4711")
-            self.assertEqual(proc.read_counters(who, self.root).openat_count, 112)
+            self.assertEqual(proc.read_counters(who, self.root).openat, 112)
             self.assertEqual(proc.read_ns_link(who, self.root), fixtures.TASK_NS_LINK)
             self.assertEqual(proc.read_ns_inode(who, self.root), 4026532301)
         self.assertEqual(proc.read_session(1, self.root), SessionId(bytes(16)))
         self.assertEqual(proc.read_ns_inode(1, self.root), 4026531830)
+
+    def test_pids_and_comm(self):
+        self.assertEqual(proc.pids(self.root), [1, fixtures.TASK_PID])
+        with open(os.path.join(self.root, "1", "comm"), "w", encoding="ascii") as f:
+            f.write("init\n")
+        self.assertEqual(proc.comm(1, self.root), "init")
+        self.assertEqual(proc.comm(fixtures.EXITED_PID, self.root), "")
 
     def test_missing_pid_is_no_such_task(self):
         with self.assertRaises(agentns.NoSuchTaskError) as cm:

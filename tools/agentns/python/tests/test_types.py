@@ -4,6 +4,7 @@
 import ast
 import ctypes
 import errno
+import json
 import os
 import unittest
 
@@ -36,72 +37,164 @@ class CountersAndBudgets(unittest.TestCase):
     def test_counters_from_struct(self):
         c = abi.agent_ns_counters(*range(1, 10))
         got = Counters.from_struct(c)
-        self.assertEqual(got.total_syscalls, 1)
+        self.assertEqual(got.syscalls, 1)
         self.assertEqual(got.elapsed_ns, 7)
-        self.assertEqual(got.exec_count, 9)
+        self.assertEqual(got.exec, 9)
+        self.assertEqual(got.version, 1)
+
+    def test_version_0_counters_are_unknown_past_elapsed_ns(self):
+        c = abi.agent_ns_counters(*range(1, 10))
+        got = Counters.from_struct(c, version=0)
+        self.assertEqual(got.elapsed_ns, 7)
+        self.assertIsNone(got.read_bytes)
+        self.assertIsNone(got.exec)
+        self.assertEqual(got.version, 0)
+        d = got - Counters(syscalls=1)
+        self.assertEqual(d.syscalls, 0)
+        self.assertIsNone(d.exec)
+        with self.assertRaises(ValueError):
+            Counters(syscalls=None)
 
     def test_counter_deltas_wrap_like_u64(self):
-        a = Counters(total_syscalls=5, openat_count=100)
-        b = Counters(total_syscalls=2**64 - 3, openat_count=90)
+        a = Counters(syscalls=5, openat=100)
+        b = Counters(syscalls=2**64 - 3, openat=90)
         d = a - b
-        self.assertEqual(d.total_syscalls, 8)
-        self.assertEqual(d.openat_count, 10)
+        self.assertEqual(d.syscalls, 8)
+        self.assertEqual(d.openat, 10)
+
+    def test_counter_names_are_the_proc_and_json_names(self):
+        c = Counters(syscalls=1, openat=2, write_bytes=3, connect=4, unlink=5, fork=6,
+                     elapsed_ns=7, read_bytes=8, exec=9)
+        # agentns run --report --json / agentns ls --json: the structure's order.
+        self.assertEqual(list(c.as_dict()), ["syscalls", "openat", "write_bytes", "connect",
+                                             "unlink", "fork", "elapsed_ns", "read_bytes",
+                                             "exec"])
+        self.assertEqual(list(c.as_dict().values()), list(range(1, 10)))
+        # /proc/PID/agent_counters: elapsed_ns last.
+        self.assertEqual([n for n, _ in c.proc_items()], list(abi.PROC_COUNTER_ORDER))
+        self.assertEqual(c.get("exec"), 9)
+        with self.assertRaises(KeyError):
+            c.get("exec_count")
+
+    def test_old_counter_names_are_deprecated_aliases(self):
+        c = Counters(syscalls=3, openat=4, exec=5)
+        with self.assertWarns(DeprecationWarning):
+            self.assertEqual(c.total_syscalls, 3)
+        with self.assertWarns(DeprecationWarning):
+            self.assertEqual(c.openat_count, 4)
+        with self.assertWarns(DeprecationWarning):
+            self.assertEqual(c.exec_count, 5)
+        with self.assertWarns(DeprecationWarning):
+            self.assertEqual(Budget(fork=2).max_fork, 2)
+        with self.assertRaises(TypeError):
+            Counters(total_syscalls=1)  # renamed, not kept for construction
 
     def test_budget_struct_round_trip(self):
-        b = Budget(max_syscalls=1, max_write_bytes=2, max_elapsed_ns=3, action=Action.SIGKILL,
-                   max_openat=4, max_read_bytes=5, max_connect=6, max_unlink=7,
-                   max_fork=8, max_exec=2**64 - 1)
+        b = Budget(syscalls=1, write_bytes=2, elapsed_ns=3, action=Action.kill,
+                   openat=4, read_bytes=5, connect=6, unlink=7, fork=8, exec=2**64 - 1)
         s = b.to_struct()
         self.assertEqual(s.reserved, 0)
         self.assertEqual(s.action, 2)
+        self.assertEqual(s.max_openat, 4)
         raw = bytes(s)
         self.assertEqual(len(raw), abi.AGENT_NS_BUDGET_SIZE_VER1)
         self.assertEqual(raw[24:28], (2).to_bytes(4, "little"))
         self.assertEqual(raw[72:80], b"\xff" * 8)
         self.assertEqual(Budget.from_struct(s), b)
-        self.assertIs(Budget.from_struct(s).action, Action.SIGKILL)
+        self.assertIs(Budget.from_struct(s).action, Action.kill)
+
+    def test_budget_json_is_the_clis(self):
+        b = Budget(syscalls=100, action=Action.kill)
+        # agentns run --report --json's "budget": the action's name, then
+        # every limit in the structure's order.
+        self.assertEqual(b.as_dict(), {
+            "action": "kill", "syscalls": 100, "write_bytes": 0, "elapsed_ns": 0,
+            "openat": 0, "read_bytes": 0, "connect": 0, "unlink": 0, "fork": 0, "exec": 0,
+        })
+        self.assertEqual(list(b.as_dict())[:2], ["action", "syscalls"])
+        self.assertEqual(json.loads(json.dumps(b.as_dict()))["action"], "kill")
+        self.assertEqual(Budget(action=4).as_dict()["action"], 4)
+        self.assertEqual(list(b.limits()), [n for n, _ in abi.BUDGET_LIMIT_FIELDS])
+
+    def test_version_0_budgets(self):
+        b = Budget.from_struct(Budget(syscalls=1, openat=5).to_struct(), version=0)
+        self.assertEqual(b.version, 0)
+        self.assertEqual(b.syscalls, 1)
+        self.assertIsNone(b.openat)
+        self.assertIsNone(b.exec)
+        self.assertEqual(bytes(b.to_struct())[32:], bytes(48))
+        self.assertEqual(Budget().version, 1)
+        v0 = {n: None for n in ("openat", "read_bytes", "connect", "unlink", "fork", "exec")}
+        self.assertEqual(Budget(syscalls=3, **v0).version, 0)
+        with self.assertRaises(ValueError):
+            Budget(openat=None)  # all version-1 limits None, or none
+        with self.assertRaises(ValueError):
+            Budget(syscalls=None, **v0)  # the version-0 limits are always known
 
     def test_budget_values(self):
         self.assertTrue(Budget().unlimited)
-        self.assertFalse(Budget(max_fork=1).unlimited)
-        self.assertIs(Budget(action=1).action, Action.SIGTERM)
-        self.assertIs(Budget(action=3).action, Action.DENY)
+        self.assertTrue(Budget().is_empty)
+        self.assertFalse(Budget(fork=1).unlimited)
+        self.assertEqual(Budget(fork=1).replace(fork=0), Budget())
+        self.assertIs(Budget(action=1).action, Action.term)
+        self.assertIs(Budget(action=3).action, Action.deny)
         self.assertEqual(Budget(action=7).action, 7)  # the kernel will say EINVAL
         self.assertNotIsInstance(Budget(action=4).action, Action)
-        for bad in ({"max_syscalls": -1}, {"max_exec": 2**64}, {"action": -1},
-                    {"action": 2**32}, {"max_openat": 1.5}):
+        for bad in ({"syscalls": -1}, {"exec": 2**64}, {"action": -1},
+                    {"action": 2**32}, {"openat": 1.5}, {"fork": True}):
             with self.assertRaises(ValueError, msg=bad):
                 Budget(**bad)
 
 
 class Actions(unittest.TestCase):
     def test_values_are_the_abi_numbers(self):
-        self.assertEqual(int(Action.LOG), 0)
-        self.assertEqual(int(Action.SIGTERM), 1)
-        self.assertEqual(int(Action.SIGKILL), 2)
-        self.assertEqual(int(Action.DENY), 3)
-        self.assertEqual(int(Action.DENY), abi.AGENT_NS_ACTION_DENY)
-        self.assertIs(Action(3), Action.DENY)
-        self.assertIs(agentns.Action.DENY, Action.DENY)
+        self.assertEqual(int(Action.log), 0)
+        self.assertEqual(int(Action.term), 1)
+        self.assertEqual(int(Action.kill), 2)
+        self.assertEqual(int(Action.deny), 3)
+        self.assertEqual(int(Action.deny), abi.AGENT_NS_ACTION_DENY)
+        self.assertIs(Action(3), Action.deny)
+        self.assertIs(agentns.Action.deny, Action.deny)
         with self.assertRaises(ValueError):
             Action(4)
 
-    def test_severity_is_log_deny_sigterm_sigkill(self):
+    def test_names_are_the_clis(self):
+        self.assertEqual([a.name for a in Action], ["log", "term", "kill", "deny"])
+        self.assertEqual(str(Action.kill), "kill")
+        self.assertEqual("%s/%s" % (Action.term, Action.deny), "term/deny")
+        self.assertEqual("{}".format(Action.log), "log")
+        self.assertIs(Action["kill"], Action.kill)
+        for text, a in (("kill", Action.kill), ("SIGKILL", Action.kill), ("term", Action.term),
+                        ("sigterm", Action.term), ("Deny", Action.deny), ("log", Action.log),
+                        ("AGENT_NS_ACTION_DENY", Action.deny)):
+            self.assertIs(Action.parse(text), a, text)
+        with self.assertRaises(ValueError):
+            Action.parse("stop")
+        self.assertEqual(Action.kill.uapi_name, "AGENT_NS_ACTION_SIGKILL")
+
+    def test_old_names_are_aliases(self):
+        self.assertIs(Action.SIGKILL, Action.kill)
+        self.assertIs(Action.SIGTERM, Action.term)
+        self.assertIs(Action.LOG, Action.log)
+        self.assertIs(Action.DENY, Action.deny)
+        self.assertEqual(len(list(Action)), 4)
+
+    def test_severity_is_log_deny_term_kill(self):
         by_severity = sorted(Action, key=lambda a: a.severity)
-        self.assertEqual(by_severity, [Action.LOG, Action.DENY, Action.SIGTERM, Action.SIGKILL])
+        self.assertEqual(by_severity, [Action.log, Action.deny, Action.term, Action.kill])
         self.assertEqual([a.severity for a in by_severity], [0, 1, 2, 3])
-        # not the numeric order: DENY is 3 but milder than SIGTERM (1)
-        self.assertGreater(Action.DENY, Action.SIGTERM)
-        self.assertLess(Action.DENY.severity, Action.SIGTERM.severity)
+        # not the numeric order: deny is 3 but milder than term (1)
+        self.assertGreater(Action.deny, Action.term)
+        self.assertLess(Action.deny.severity, Action.term.severity)
 
     def test_deny_budget_round_trip(self):
-        b = Budget(max_openat=10, max_write_bytes=4096, action=Action.DENY)
+        b = Budget(openat=10, write_bytes=4096, action=Action.deny)
         s = b.to_struct()
         self.assertEqual(s.action, 3)
         self.assertEqual(bytes(s)[24:28], (3).to_bytes(4, "little"))
         got = Budget.from_struct(s)
         self.assertEqual(got, b)
-        self.assertIs(got.action, Action.DENY)
+        self.assertIs(got.action, Action.deny)
 
 
 class Errors(unittest.TestCase):
@@ -133,7 +226,7 @@ class Errors(unittest.TestCase):
         e = errors.from_errno(errno.EDQUOT, "prctl(PR_GET_AGENT_COUNTERS)")
         self.assertIs(type(e), agentns.AgentNSError)
         self.assertEqual(e.errno, errno.EDQUOT)
-        self.assertIn("DENY", str(e))
+        self.assertIn("deny action", str(e))
         self.assertIn("(EDQUOT)", str(e))
         e = errors.not_supported("prctl(PR_SET_AGENT_NS)")
         self.assertIsInstance(e, agentns.NotSupportedError)

@@ -6,6 +6,9 @@ Every value and layout here is checked against
 """
 
 import ctypes
+from typing import Tuple
+
+from . import _ioctl
 
 AGENT_NS_ID_BYTES = 16
 AGENT_NS_INTENT_MAX = 63
@@ -69,24 +72,105 @@ class agent_ns_budget(ctypes.Structure):
     ]
 
 
+class agent_ns_info(ctypes.Structure):
+    """``struct agent_ns_info``, version 0: what ``AGENT_NS_GET_INFO``
+    reads about a session."""
+
+    _fields_ = [
+        ("id", ctypes.c_uint8 * AGENT_NS_ID_BYTES),
+        ("parent_id", ctypes.c_uint8 * AGENT_NS_ID_BYTES),
+        ("level", ctypes.c_uint32),
+        ("flags", ctypes.c_uint32),
+        ("fired", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32),
+    ]
+
+
+AGENT_NS_INFO_SIZE_VER0 = 48
+
+AGENT_NS_INFO_ACTED = 1 << 0
+AGENT_NS_INFO_ACTED_ABOVE = 1 << 1
+AGENT_NS_INFO_REAPED = 1 << 2
+
+# Bit N: the limit of the N-th field of struct agent_ns_counters fired.
+AGENT_NS_FIRED_SYSCALLS = 1 << 0
+AGENT_NS_FIRED_OPENAT = 1 << 1
+AGENT_NS_FIRED_WRITE_BYTES = 1 << 2
+AGENT_NS_FIRED_CONNECT = 1 << 3
+AGENT_NS_FIRED_UNLINK = 1 << 4
+AGENT_NS_FIRED_FORK = 1 << 5
+AGENT_NS_FIRED_ELAPSED = 1 << 6
+AGENT_NS_FIRED_READ_BYTES = 1 << 7
+AGENT_NS_FIRED_EXEC = 1 << 8
+
+# The ioctls on a session's namespace file, _IOR(NSIO, nr, struct ...),
+# encoded for this machine (agentns._ioctl).
+AGENT_NS_GET_INFO = _ioctl.ior(_ioctl.NSIO, 0x40, ctypes.sizeof(agent_ns_info))
+AGENT_NS_GET_COUNTERS = _ioctl.ior(_ioctl.NSIO, 0x41, ctypes.sizeof(agent_ns_counters))
+AGENT_NS_GET_BUDGET = _ioctl.ior(_ioctl.NSIO, 0x42, ctypes.sizeof(agent_ns_budget))
+
+# The extended attributes the agentns LSM (CONFIG_SECURITY_AGENT_NS) sets
+# on every file a task in a session creates: the session id (16 bytes) and
+# the session's intent tag then (its bytes, no NUL; absent when empty).
+XATTR_AGENT_SESSION_SUFFIX = "agent_session"
+XATTR_NAME_AGENT_SESSION = "security.agent_session"
+XATTR_AGENT_INTENT_SUFFIX = "agent_intent"
+XATTR_NAME_AGENT_INTENT = "security.agent_intent"
+
 # Every constant above that the header defines, by its C name: what the
 # layout test compares.
 CONSTANTS = {
     name: value
     for name, value in globals().items()
-    if name.isupper() and isinstance(value, int)
+    if name.isupper() and isinstance(value, (int, str))
 }
 
-# /proc/PID/agent_counters line names, in the kernel's order, and the
-# struct agent_ns_counters field each one is.
-PROC_COUNTER_FIELDS = (
-    ("syscalls", "total_syscalls"),
-    ("openat", "openat_count"),
-    ("write_bytes", "write_bytes"),
-    ("connect", "connect_count"),
-    ("unlink", "unlink_count"),
-    ("fork", "fork_count"),
-    ("read_bytes", "read_bytes"),
-    ("exec", "exec_count"),
-    ("elapsed_ns", "elapsed_ns"),
+
+def short_name(field: str) -> str:
+    """The name users see for a structure field: the counter or limit it is
+    about, as ``/proc/PID/agent_counters``, the tracepoints and the
+    ``agentns`` command name it (``total_syscalls`` -> ``syscalls``,
+    ``openat_count`` -> ``openat``, ``max_write_bytes`` -> ``write_bytes``)."""
+    if field.startswith("total_"):
+        field = field[len("total_"):]
+    if field.startswith("max_"):
+        field = field[len("max_"):]
+    if field.endswith("_count"):
+        field = field[: -len("_count")]
+    return field
+
+
+def _names(struct: "type[ctypes.Structure]") -> Tuple[str, ...]:
+    return tuple(f[0] for f in struct._fields_)
+
+
+def _since_v1(struct: "type[ctypes.Structure]", ver0_size: int) -> Tuple[str, ...]:
+    return tuple(name for name in _names(struct) if getattr(struct, name).offset >= ver0_size)
+
+
+# (name, struct agent_ns_counters field), in the structure's order.
+COUNTER_FIELDS: Tuple[Tuple[str, str], ...] = tuple(
+    (short_name(name), name) for name in _names(agent_ns_counters)
+)
+# The fields of struct agent_ns_counters that version 0 lacks.
+COUNTERS_V1_FIELDS = _since_v1(agent_ns_counters, AGENT_NS_COUNTERS_SIZE_VER0)
+
+# (name, struct agent_ns_budget field) of every limit, in the structure's order.
+BUDGET_LIMIT_FIELDS: Tuple[Tuple[str, str], ...] = tuple(
+    (short_name(name), name) for name in _names(agent_ns_budget) if name.startswith("max_")
+)
+# The fields of struct agent_ns_budget that version 0 lacks.
+BUDGET_V1_FIELDS = _since_v1(agent_ns_budget, AGENT_NS_BUDGET_SIZE_VER0)
+
+# The order of the lines of /proc/PID/agent_counters
+# (Documentation/admin-guide/agent-namespaces.rst): the structure's, but
+# elapsed_ns last.
+PROC_COUNTER_ORDER = (
+    "syscalls", "openat", "write_bytes", "connect", "unlink", "fork",
+    "read_bytes", "exec", "elapsed_ns",
+)
+
+# (/proc name, struct agent_ns_counters field), in the /proc file's order.
+PROC_COUNTER_FIELDS: Tuple[Tuple[str, str], ...] = tuple(
+    (n, dict(COUNTER_FIELDS)[n]) for n in PROC_COUNTER_ORDER
 )

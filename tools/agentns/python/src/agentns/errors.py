@@ -92,7 +92,7 @@ _HINTS = {
     _errno.ENOSPC: "no more agent sessions: nesting depth 32 or "
     "user.max_agent_namespaces reached",
     _errno.EPERM: "operation not permitted",
-    _errno.EDQUOT: "refused by a budget with the DENY action: a limit of "
+    _errno.EDQUOT: "refused by a budget with the deny action: a limit of "
     "this session or of one above it is used up",
 }
 

@@ -6,7 +6,10 @@
 ``/proc/PID/agent_intent``
     the intent tag and a newline (mode 0400, ptrace access)
 ``/proc/PID/agent_counters``
-    one ``name value`` line per counter (mode 0400, ptrace access)
+    one ``name value`` line per counter (mode 0400, ptrace access), in
+    :data:`agentns.abi.PROC_COUNTER_ORDER`: ``syscalls``, ``openat``,
+    ``write_bytes``, ``connect``, ``unlink``, ``fork``, ``read_bytes``,
+    ``exec``, ``elapsed_ns`` (the names of :class:`agentns.Counters`)
 ``/proc/PID/ns/agent``
     the namespace file, a link that reads ``agent:[INUM]``
 
@@ -24,7 +27,7 @@ from __future__ import annotations
 import errno
 import os
 import re
-from typing import Dict, Union
+from typing import Dict, List, Union
 
 from . import abi
 from .errors import AgentNSError, from_errno, not_supported
@@ -69,7 +72,9 @@ def parse_counters_dict(text: str) -> Dict[str, int]:
 
 
 def parse_counters(text: str) -> Counters:
-    """Parses ``/proc/PID/agent_counters`` into :class:`Counters`."""
+    """Parses ``/proc/PID/agent_counters`` into :class:`Counters` (a
+    version-0 kernel's file has no ``read_bytes`` and ``exec`` lines: they
+    are ``None``)."""
     return Counters.from_proc_dict(parse_counters_dict(text))
 
 
@@ -147,3 +152,21 @@ def read_ns_link(pid: Pid = "self", proc: str = "/proc") -> str:
 def read_ns_inode(pid: Pid = "self", proc: str = "/proc") -> int:
     """The inode number of a process's agent namespace."""
     return parse_ns_link(read_ns_link(pid, proc))
+
+
+def pids(proc: str = "/proc") -> List[int]:
+    """Every pid in ``/proc``, ascending."""
+    try:
+        names = os.listdir(proc)
+    except OSError as e:
+        raise from_errno(e.errno or errno.EIO, "listdir(%s)" % proc) from None
+    return sorted(int(n) for n in names if n.isdigit())
+
+
+def comm(pid: Pid = "self", proc: str = "/proc") -> str:
+    """A process's command name (``/proc/PID/comm``), or ``""``."""
+    try:
+        with open(_path(pid, "comm", proc), "rb") as f:
+            return f.read().decode("utf-8", "replace").rstrip("\n")
+    except OSError:
+        return ""
