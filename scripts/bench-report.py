@@ -19,7 +19,7 @@ import sys
 
 HOT = ["getppid", "write-1B", "read-1B", "open+close", "fork+exit+wait", "execve-noop",
        "send+recv-1B", "sendfile-1B", "splice-1B-in+out", "copy_file_range-1B",
-       "io_uring-write-1B", "io_uring-64-nops"]
+       "io_uring-write-1B", "io_uring-64-nops", "create+close+unlink"]
 VARIANTS = [
     ("no-session", "=y, no session anywhere"),
     ("outside", "=y, outside, sessions exist"),
@@ -177,10 +177,17 @@ def main():
              cmp(v, base, lim))
     # Every other interface the hooks count (issue: complete mediation):
     # inside a session within 3% of the kernel without the feature.
-    for op in HOT[6:]:
+    for op in HOT[6:-1]:
         base = get(op, "no-session", nb)
         goal(f"inside a session, {op}", ratio(get(op, "depth-1"), base), "<= 1.030x",
              cmp(get(op, "depth-1"), base, 1.03))
+    # File creation, which the agentns LSM labels inside a session.
+    cb = get("create+close+unlink", "no-session", nb)
+    for var, lim, name in [("depth-1", 1.10, "inside a session"),
+                           ("outside", 1.005, "outside, sessions exist")]:
+        v = get("create+close+unlink", var)
+        goal(f"{name}, create+close+unlink", ratio(v, cb),
+             f"<= {lim:.2f}x" if lim != 1.005 else "1.00x", cmp(v, cb, lim))
     d1, d32 = get("getppid", "depth-1"), get("getppid", "depth-32")
     goal("depth 32 against depth 1, getppid", ratio(d32, d1), "<= 1.01x", cmp(d32, d1, 1.01))
     pc = get("create", "prctl(PR_SET_AGENT_NS)")

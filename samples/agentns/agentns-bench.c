@@ -111,6 +111,18 @@ static void op_open(void)
 	close(fd);
 }
 
+/* A new tmpfs file (labelled by the agentns LSM in a session), closed and removed. */
+static void op_create_file(void)
+{
+	int fd = open("/tmp/agentns-bench-create", O_WRONLY | O_CREAT | O_EXCL, 0600);
+
+	if (fd < 0)
+		die("create");
+	close(fd);
+	if (unlink("/tmp/agentns-bench-create"))
+		die("unlink");
+}
+
 static void op_fork(void)
 {
 	pid_t pid = fork();
@@ -252,6 +264,7 @@ static const struct {
 	{ "copy_file_range-1B", op_copy_file_range, 2 },
 	{ "io_uring-write-1B", op_uring_write, 4, true },
 	{ "io_uring-64-nops", op_uring_nop64, 64, true },
+	{ "create+close+unlink", op_create_file, 10 },
 };
 
 /*
