@@ -6,7 +6,7 @@
 
 A=${AGENTNS:-/extra/agentns}
 T=$(mktemp -d /tmp/cli_test.XXXXXX) || exit 1
-PLAN=42
+PLAN=52
 n=0
 failed=0
 ZERO=00000000000000000000000000000000
@@ -698,23 +698,36 @@ t_budget_deny() {
 check "run --on-exceed deny --max-write-bytes 10: cut at 10 bytes, not killed" t_budget_deny
 
 # --- trace -------------------------------------------------------------------------
-EV=/sys/kernel/tracing/events/agent_ns/agent_budget_exceeded/enable
-t_trace() {
-	[ -e $EV ] || { say "no $EV"; return 1; }
-	"$A" trace --json --event budget_exceeded --count 1 --timeout 30s >"$T/trace.json" 2>"$T/trace.err" &
-	tp=$!
+# agentns trace reads a private tracefs instance, instances/agentns-PID: the global
+# instance's switches and options are never touched.
+TR=/sys/kernel/tracing
+EV=$TR/events/agent_ns/agent_budget_exceeded/enable
+# wait_trace PID EVENT: until agentns trace PID has EVENT enabled in its instance (its
+# filters are written by then, and events are recorded from then on).
+wait_trace() {
 	i=0
-	while [ "$(cat $EV)" != 1 ] && [ $i -lt 100 ]; do
+	while [ "$(cat "$TR/instances/agentns-$1/events/agent_ns/$2/enable" 2>/dev/null)" != 1 ]; do
+		[ $i -lt 100 ] || { say "agentns trace $1 did not enable $2 in its instance"; return 1; }
 		sleep 0.1
 		i=$((i + 1))
 	done
+}
+# The global instance's agent_ns enable switches, in one word.
+global_enable() { cat $TR/events/agent_ns/*/enable | tr -d '\n'; }
+
+t_trace() {
+	[ -e $EV ] || { say "no $EV"; return 1; }
+	before=$(global_enable)
+	"$A" trace --json --event budget_exceeded --count 1 --timeout 30s >"$T/trace.json" 2>"$T/trace.err" &
+	tp=$!
+	wait_trace $tp agent_budget_exceeded || { kill $tp; wait $tp; return 1; }
 	"$A" run --max-syscalls 100 --on-exceed log -- \
 		sh -c "cat /proc/self/agent_session >$T/trace.id; i=0; while [ \$i -lt 20 ]; do cat /dev/null; i=\$((i+1)); done"
 	rc=$?
 	wait $tp
 	trc=$?
 	cat "$T/trace.json" "$T/trace.err"
-	say "run: $rc, trace: $trc, enable after: $(cat $EV)"
+	say "run: $rc, trace: $trc, global enable switches: $before before, $(global_enable) after"
 	[ $rc = 0 ] && [ $trc = 0 ] || return 1
 	grep -q '"event":"agent_budget_exceeded"' "$T/trace.json" || fail "no event" || return 1
 	[ "$(jstr id "$T/trace.json")" = "$(cat "$T/trace.id")" ] || fail "session id" || return 1
@@ -722,25 +735,170 @@ t_trace() {
 	[ "$(jnum limit "$T/trace.json")" = 100 ] || fail "limit" || return 1
 	[ "$(jnum value "$T/trace.json")" = 101 ] || fail "value" || return 1
 	[ "$(jstr action_name "$T/trace.json")" = log ] || fail "action" || return 1
-	# enable put back as it was
-	[ "$(cat $EV)" = 0 ]
+	# the global instance untouched, the private one gone
+	[ "$(global_enable)" = "$before" ] || fail "global enable switches changed" || return 1
+	[ ! -d $TR/instances/agentns-$tp ] || fail "instance agentns-$tp left behind"
 }
 check "trace --json: a budget event shows up with its session and fields" t_trace
 
 t_trace_human() {
 	"$A" trace --event intent_set --count 1 --timeout 30s >"$T/trace.txt" &
 	tp=$!
-	i=0
-	while [ "$(cat /sys/kernel/tracing/events/agent_ns/agent_intent_set/enable)" != 1 ] && [ $i -lt 100 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	wait_trace $tp agent_intent_set || { kill $tp; wait $tp; return 1; }
 	"$A" run --intent 'say "hi" there' -- true
 	wait $tp
 	cat "$T/trace.txt"
 	grep -q '^[0-9.]* intent_set id=[0-9a-f]\{32\} old="" new="say \\"hi\\" there" \[.* [0-9]*\]$' "$T/trace.txt"
 }
 check "trace: human lines (intent change with quotes)" t_trace_human
+
+t_trace_tgid() {
+	# trace-cmd and perfetto turn record-tgid on; an instance starts with the global options,
+	# so the lines come with a "(TGID)" column.
+	tg=$(cat $TR/options/record-tgid) || return 1
+	echo 1 >$TR/options/record-tgid
+	"$A" trace --json -e intent_set --intent trace-tgid --count 1 --timeout 30s \
+		>"$T/tgid.json" 2>"$T/tgid.err" &
+	tp=$!
+	wait_trace $tp agent_intent_set
+	w=$?
+	itg=$(cat $TR/instances/agentns-$tp/options/record-tgid 2>/dev/null)
+	if [ $w = 0 ]; then
+		"$A" run --intent trace-tgid -- sh -c "cat /proc/self/agent_session >$T/tgid.id"
+	else
+		kill $tp
+	fi
+	wait $tp
+	trc=$?
+	echo "$tg" >$TR/options/record-tgid
+	cat "$T/tgid.json" "$T/tgid.err"
+	say "global record-tgid: $tg (1 during the test), the instance's: $itg; trace: $trc"
+	[ $w = 0 ] && [ $trc = 0 ] && [ "$itg" = 1 ] || return 1
+	[ "$(jstr new "$T/tgid.json")" = trace-tgid ] || fail "no event" || return 1
+	[ "$(jstr id "$T/tgid.json")" = "$(cat "$T/tgid.id")" ] || fail "session id" || return 1
+	[ "$(cat $TR/options/record-tgid)" = "$tg" ]
+}
+check "trace: events are read with record-tgid on globally (and it is put back)" t_trace_tgid
+
+t_trace_two() {
+	# Each reads its own instance: both see the event (one global trace_pipe would give it
+	# to one of them). The intent filters are written to the kernel's filter files.
+	"$A" trace --json -e intent_set --intent 'trace-two*' --count 1 --timeout 30s \
+		>"$T/two1.json" 2>"$T/two1.err" &
+	t1=$!
+	"$A" trace --json -e intent_set --intent trace-two-x --count 1 --timeout 30s \
+		>"$T/two2.json" 2>"$T/two2.err" &
+	t2=$!
+	wait_trace $t1 agent_intent_set && wait_trace $t2 agent_intent_set
+	w=$?
+	f1=$(cat $TR/instances/agentns-$t1/events/agent_ns/agent_intent_set/filter 2>/dev/null)
+	f2=$(cat $TR/instances/agentns-$t2/events/agent_ns/agent_intent_set/filter 2>/dev/null)
+	if [ $w = 0 ]; then
+		"$A" run --intent trace-two-x -- sh -c "cat /proc/self/agent_session >$T/two.id"
+	else
+		kill $t1 $t2
+	fi
+	wait $t1
+	r1=$?
+	wait $t2
+	r2=$?
+	cat "$T/two1.json" "$T/two1.err" "$T/two2.json" "$T/two2.err"
+	say "filters: [$f1] [$f2]; traces: $r1 $r2"
+	[ $w = 0 ] && [ $r1 = 0 ] && [ $r2 = 0 ] || return 1
+	id=$(cat "$T/two.id")
+	[ "$(jstr id "$T/two1.json")" = "$id" ] && [ "$(jstr id "$T/two2.json")" = "$id" ] ||
+		fail "not seen by both" || return 1
+	echo "$f1" | grep -q 'new ~ "trace-two\*"' && echo "$f2" | grep -q 'new == "trace-two-x"'
+}
+check "trace: two at once both see the same event; --intent filters in the kernel" t_trace_two
+
+t_trace_killed() {
+	before=$(global_enable)
+	"$A" trace --timeout 60s >/dev/null 2>&1 &
+	tp=$!
+	wait_trace $tp agent_session_end || { kill $tp; wait $tp; return 1; }
+	kill -KILL $tp
+	wait $tp
+	after=$(global_enable)
+	left=no
+	[ -d $TR/instances/agentns-$tp ] && left=yes
+	# the next one removes the instance of the dead one
+	"$A" trace --timeout 1s >/dev/null 2>"$T/tk.err"
+	rc=$?
+	cat "$T/tk.err"
+	say "global enable switches: $before before, $after after SIGKILL; agentns-$tp left: $left;"
+	say "next trace: $rc; instances now: $(ls $TR/instances | tr '\n' ' ')"
+	[ "$after" = "$before" ] && [ $left = yes ] && [ $rc = 0 ] && [ ! -d $TR/instances/agentns-$tp ]
+}
+check "trace: SIGKILL leaves the global events alone; the next trace removes its instance" t_trace_killed
+
+t_trace_session() {
+	"$A" run --intent trace-s1 -- sleep 60 &
+	s1=$!
+	"$A" run --intent trace-s2 -- sleep 60 &
+	s2=$!
+	i=0
+	while [ "$(cat /proc/$s1/agent_intent /proc/$s2/agent_intent 2>/dev/null | tr '\n' ' ')" != \
+		"trace-s1 trace-s2 " ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	id1=$(cat /proc/$s1/agent_session)
+	id2=$(cat /proc/$s2/agent_session)
+	# a prefix of the id, resolved against the live sessions
+	"$A" trace --json --session "$(echo "$id1" | cut -c1-12)" -e session_end --count 1 \
+		--timeout 30s >"$T/ts.json" 2>"$T/ts.err" &
+	tp=$!
+	wait_trace $tp agent_session_end
+	w=$?
+	# the other session ends first: its event is not shown
+	kill $s2
+	wait $s2
+	sleep 0.5
+	kill $s1
+	wait $s1
+	[ $w = 0 ] || kill $tp
+	wait $tp
+	trc=$?
+	cat "$T/ts.json" "$T/ts.err"
+	say "session 1: $id1, session 2: $id2; trace: $trc"
+	[ $w = 0 ] && [ $trc = 0 ] && [ -n "$id1" ] && [ -n "$id2" ] || return 1
+	[ "$(jstr id "$T/ts.json")" = "$id1" ] && ! grep -q "$id2" "$T/ts.json" &&
+		[ "$(wc -l <"$T/ts.json")" = 1 ]
+}
+check "trace --session PREFIX: only that session's events" t_trace_session
+
+t_trace_lost() {
+	# A stopped reader, the smallest buffer, and a burst of events: an overrun, reported.
+	"$A" trace --json --buffer-size 4 --timeout 120s >"$T/tl.json" 2>"$T/tl.err" &
+	tp=$!
+	wait_trace $tp agent_intent_set || { kill $tp; wait $tp; return 1; }
+	bs=$(cat $TR/instances/agentns-$tp/buffer_size_kb)
+	kill -STOP $tp
+	# 63 characters, the longest intent: big events
+	long=lost-0123456789012345678901234567890123456789012345678901234567
+	i=0
+	while [ $i -lt 150 ]; do
+		"$A" run --intent $long -- true
+		i=$((i + 1))
+	done
+	kill -CONT $tp
+	sleep 2
+	kill -TERM $tp
+	wait $tp
+	trc=$?
+	tail -n 2 "$T/tl.json"
+	cat "$T/tl.err"
+	say "buffer_size_kb: $bs; trace: $trc; $(wc -l <"$T/tl.json") lines out"
+	[ $trc = 0 ] && [ "$bs" -lt 100 ] || return 1
+	grep -q '^agentns: lost [1-9][0-9]* events (buffer overrun)$' "$T/tl.err" ||
+		fail "no loss on stderr" || return 1
+	grep -q '^{"lost":[1-9][0-9]*}$' "$T/tl.json" || fail "no {\"lost\":N} in the output" || return 1
+	grep -q '^agentns: lost [1-9][0-9]* events in all' "$T/tl.err" || fail "no summary" || return 1
+	# SIGTERM: the instance is removed
+	[ ! -d $TR/instances/agentns-$tp ]
+}
+check "trace --buffer-size: an overrun is reported (stderr, {\"lost\":N}, summary)" t_trace_lost
 
 # --- completions, man, help ------------------------------------------------------------
 t_completions() {
@@ -766,6 +924,130 @@ t_help() {
 	done
 }
 check "every subcommand has --help" t_help
+
+# --- session ids, kill, export --------------------------------------------------------
+# A session of its own to look at (BG may have ended by now).
+"$A" run --intent cli-export -- sleep 120 &
+EX=$!
+i=0
+while [ "$(cat /proc/$EX/agent_intent 2>/dev/null)" != cli-export ] && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+EXID=$(cat /proc/$EX/agent_session 2>/dev/null)
+# The first 12 digits, as ls shows them (never taken for a pid: too big, or a leading 0).
+EXSHORT=$(echo "$EXID" | cut -c1-12)
+
+t_exec_by_id() {
+	"$A" exec --session "$EXSHORT" -- cat /proc/self/agent_session /proc/self/agent_intent \
+		>"$T/eid.out" || return 1
+	"$A" exec --session "$EXID" -- cat /proc/self/agent_session >"$T/eid2.out" || return 1
+	"$A" exec --session ffffffffffffffffffffffffffffffff -- true 2>"$T/eid.err"
+	a=$?
+	cat "$T/eid.out" "$T/eid2.out" "$T/eid.err"
+	[ "$(sed -n 1p "$T/eid.out")" = "$EXID" ] && [ "$(sed -n 2p "$T/eid.out")" = cli-export ] &&
+		[ "$(cat "$T/eid2.out")" = "$EXID" ] || fail "not in the session" || return 1
+	[ $a = 125 ] && grep -q 'no session id starts with' "$T/eid.err"
+}
+check "exec --session ID and --session PREFIX: the command runs in that session" t_exec_by_id
+
+t_kill() {
+	# Two nested sessions with sleepers, and a sleeper outside them.
+	"$A" run --intent kill-outer -- sh -c \
+		"sleep 60 & $A run --intent kill-inner -- sh -c 'sleep 60 & sleep 60; :' & wait" &
+	outer=$!
+	sleep 60 &
+	outside=$!
+	i=0
+	while [ $i -lt 100 ]; do
+		no=$(grep -lx kill-outer /proc/[0-9]*/agent_intent 2>/dev/null | wc -l)
+		ni=$(grep -lx kill-inner /proc/[0-9]*/agent_intent 2>/dev/null | wc -l)
+		[ "$no" -ge 2 ] && [ "$ni" -ge 3 ] && break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	id=$(cat /proc/$outer/agent_session)
+	inner=$(grep -lx kill-inner /proc/[0-9]*/agent_intent | head -n1 | cut -d/ -f3)
+	"$A" kill --dry-run "$(echo "$id" | cut -c1-12)" >"$T/kill.dry"
+	d=$?
+	"$A" kill "$(echo "$id" | cut -c1-12)" 2>"$T/kill.err"
+	k=$?
+	i=0
+	while [ $i -lt 50 ]; do
+		# processes of the two sessions that are not zombies (yet to be reaped)
+		left=0
+		for f in $(grep -lx -e kill-outer -e kill-inner /proc/[0-9]*/agent_intent 2>/dev/null); do
+			grep -q '^State:.*Z' "${f%/agent_intent}/status" 2>/dev/null || left=$((left + 1))
+		done
+		[ "$left" = 0 ] && break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	wait $outer
+	o=$?
+	alive=no
+	kill -0 $outside 2>/dev/null && alive=yes
+	kill $outside
+	wait $outside 2>/dev/null
+	cat "$T/kill.dry" "$T/kill.err"
+	say "outer=$no inner=$ni dry-run: $d, kill: $k, outer's status $o, left: $left, outside alive: $alive"
+	[ $d = 0 ] && [ "$(wc -l <"$T/kill.dry")" -ge 5 ] && grep -q "^$outer $id " "$T/kill.dry" &&
+		grep -q "^$inner [0-9a-f]\{32\} " "$T/kill.dry" && ! grep -q "^$outside " "$T/kill.dry" ||
+		fail "dry run" || return 1
+	[ $k = 0 ] && [ "$left" = 0 ] && [ $o = 143 ] && [ $alive = yes ]
+}
+check "kill SESSION: every process of a session and of the session below it, nothing else" t_kill
+
+if [ "$(asnobody 'id -u' 2>/dev/null)" = 65534 ]; then
+	t_kill_eperm() {
+		asnobody "$A kill -s KILL $EXSHORT" 2>"$T/ke.err"
+		a=$?
+		cat "$T/ke.err"
+		[ $a = 1 ] && grep -q "SIGKILL to $EX (sleep): .*EPERM" "$T/ke.err" && kill -0 $EX
+	}
+	check "kill as nobody of root's session: EPERM per process, exit 1, nothing killed" t_kill_eperm
+else
+	n=$((n + 1))
+	echo "ok $n kill as nobody # SKIP su to nobody does not work here"
+fi
+
+t_export_once() {
+	"$A" export --once >"$T/export.txt" || return 1
+	"$A" export --textfile "$T/agentns.prom" || return 1
+	grep "$EXID" "$T/export.txt"
+	grep -q '^# TYPE agentns_session_syscalls_total counter$' "$T/export.txt" &&
+		grep -q "^agentns_session_syscalls_total{session=\"$EXID\"} [1-9][0-9]*$" "$T/export.txt" &&
+		grep -q "^agentns_session_info{session=\"$EXID\",intent=\"cli-export\"} 1$" "$T/export.txt" &&
+		grep -q "^agentns_session_depth{session=\"$EXID\"} 1$" "$T/export.txt" &&
+		grep -q "^agentns_session_processes{session=\"$EXID\"} 1$" "$T/export.txt" ||
+		fail "export --once" || return 1
+	grep -q "^agentns_session_syscalls_total{session=\"$EXID\"} [1-9]" "$T/agentns.prom" &&
+		! ls "$T" | grep -q 'agentns\.prom\..*tmp'
+}
+check "export --once, --textfile: the session's counters labelled with its id" t_export_once
+
+t_export_listen() {
+	ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up 2>/dev/null
+	port=19555
+	"$A" export --listen 127.0.0.1:$port 2>"$T/listen.err" &
+	srv=$!
+	i=0
+	while ! wget -q -O "$T/metrics.txt" http://127.0.0.1:$port/metrics 2>/dev/null &&
+		[ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	wget -q -O "$T/other.txt" http://127.0.0.1:$port/other 2>"$T/other.err"
+	nf=$?
+	kill $srv
+	wait $srv 2>/dev/null
+	cat "$T/listen.err" "$T/other.err"
+	grep "$EXID" "$T/metrics.txt"
+	grep -q "^agentns_session_syscalls_total{session=\"$EXID\"} [1-9][0-9]*$" "$T/metrics.txt" &&
+		[ $nf != 0 ] && grep -q 404 "$T/other.err"
+}
+check "export --listen: GET /metrics over HTTP (404 elsewhere)" t_export_listen
+kill $EX 2>/dev/null
 
 # --- cleanup -------------------------------------------------------------------------
 kill $BG 2>/dev/null

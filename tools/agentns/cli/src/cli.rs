@@ -127,17 +127,57 @@ pub enum Command {
     /// terminal's width (the COLUMNS variable, else 80, when the output is not a terminal):
     /// the least important columns are left out and the intent is cut.
     Top(TopArgs),
-    /// Run a command in another process's session (setns through /proc/PID/ns/agent).
+    /// Run a command in another session (setns through its namespace file).
     ///
-    /// Entering needs CAP_SYS_ADMIN over the session's owner; leaving one's own session for
-    /// one outside its subtree needs CAP_SYS_ADMIN over every session left.
+    /// The session is named by a process in it (--session PID, /proc/PID/ns/agent), by its
+    /// id or a unique prefix of at least 4 hexadecimal digits of it (--session ID: through a
+    /// process of the session, or by its namespace id with open_by_handle_at(2) for a session
+    /// without a process), or by a namespace file (--ns-file). Entering needs CAP_SYS_ADMIN
+    /// over the session's owner; leaving one's own session for one outside its subtree needs
+    /// CAP_SYS_ADMIN over every session left.
     #[command(after_help = EXEC_AFTER_HELP)]
     Exec(ExecArgs),
+    /// Send a signal to every process of sessions and of the sessions below them.
+    ///
+    /// Like systemctl kill: each SESSION is a pid (the session that process is in) or a session
+    /// id, whole or a unique prefix of at least 4 hexadecimal digits (`agentns ls` shows the
+    /// first 12). Every process in /proc whose session (/proc/PID/ns/agent) is one of them or
+    /// below one of them is signalled, default SIGTERM; /proc is walked again while a walk
+    /// finds processes the ones before did not (forked meanwhile), up to 10 times. Signals go
+    /// through pidfds, so a pid reused meanwhile is never hit, and kill(2)'s permission rules
+    /// apply: a process that may not be signalled (EPERM) is reported and the others are still
+    /// signalled. agentns itself is never signalled; the initial session is refused.
+    ///
+    /// Exit status: 0 when every process was signalled (or there was none), 1 when one could
+    /// not be, or a SESSION names no session (then nothing is signalled); 125 for a usage error.
+    Kill(KillArgs),
+    /// Export the sessions' counters, limits, depth, intent and age as Prometheus metrics.
+    ///
+    /// The text exposition format (text/plain; version=0.0.4): over HTTP (--listen, GET
+    /// /metrics), into a file for node_exporter's textfile collector (--textfile, replaced
+    /// atomically), or once to standard output (--once). Every series is labelled
+    /// session="ID", the session id whole: 32 lowercase hexadecimal digits, the size and form
+    /// of an OpenTelemetry trace-id, so that traces whose trace-id is the session id join with
+    /// the metrics. The initial session is left out. Counters cover the session and every
+    /// session below it. Intent and counters need ptrace read access to a process of the
+    /// session (run as root to see every session).
+    ///
+    /// Metrics: agentns_session_COUNTER_total for the counters syscalls, openat, write_bytes,
+    /// read_bytes, connect, unlink, fork and exec; agentns_session_limit{counter=...} (the
+    /// session's own budget limits; unset ones left out; counter="age_seconds" for the
+    /// elapsed-time limit, in seconds); agentns_session_depth, agentns_session_age_seconds,
+    /// agentns_session_processes, agentns_session_info{intent=...,parent=...} (always 1);
+    /// agentns_sessions and agentns_sessions_dropped.
+    ///
+    /// Exit status: 0, or 1 when the metrics could not be collected or written, or the address
+    /// could not be listened on; 125 for a usage error.
+    Export(ExportArgs),
     /// Stream the agent_ns tracepoints (session start and end, intent changes, budget
     /// crossings) from tracefs.
     ///
-    /// Enables events/agent_ns/* in /sys/kernel/tracing, prints each event from trace_pipe,
-    /// and puts the enable switches back as they were on exit. Needs root.
+    /// Enables events/agent_ns/* in a private tracefs instance (instances/agentns-PID), prints
+    /// each event from its trace_pipe, reports lost events, and removes the instance on exit;
+    /// other tracers and the global buffer are not touched. Needs root.
     Trace(TraceArgs),
     /// Whether this kernel has agent namespaces, and how they are set up.
     ///
@@ -215,6 +255,12 @@ fn positive_duration(s: &str) -> Result<Duration, String> {
         d if d.is_zero() => Err("the interval must be longer than 0".into()),
         d => Ok(d),
     }
+}
+
+/// A SESSION argument: a pid, or a session id or a prefix of one (checked against the system
+/// when the command runs).
+fn session_arg(s: &str) -> Result<String, String> {
+    agentns::select::check_arg(s).map(|()| s.to_string())
 }
 
 fn event(s: &str) -> Result<&'static str, String> {
@@ -501,9 +547,12 @@ pub struct StatusArgs {
 /// `agentns exec`.
 #[derive(Args, Debug)]
 pub struct ExecArgs {
-    /// Enter the session of this process.
-    #[arg(long, value_name = "PID", required_unless_present = "ns_file")]
-    pub session: Option<i32>,
+    /// Enter the session of this process, or the session with this id (32 hexadecimal
+    /// digits, or a prefix of at least 4 that only one session's id starts with). Digits
+    /// that name a live process (and do not start with 0) are a pid.
+    #[arg(long, value_name = "PID|ID", required_unless_present = "ns_file",
+          value_parser = session_arg)]
+    pub session: Option<String>,
     /// Enter the session of this namespace file (e.g. a bind mount of /proc/PID/ns/agent).
     #[arg(long, value_name = "PATH", conflicts_with = "session")]
     pub ns_file: Option<PathBuf>,
@@ -513,8 +562,75 @@ pub struct ExecArgs {
     pub command: Vec<OsString>,
 }
 
+/// `agentns kill`.
+#[derive(Args, Debug)]
+pub struct KillArgs {
+    /// The signal: a name, with or without SIG, in any case (TERM, SIGKILL, hup), or a number
+    /// (9; 0 only checks that the processes exist and may be signalled).
+    #[arg(long, short = 's', value_name = "SIGNAL", default_value = "TERM",
+          value_parser = crate::cmd::kill::parse_signal)]
+    pub signal: i32,
+    /// Signal nothing; print the processes that would be signalled, one per line: pid,
+    /// session id and command.
+    #[arg(long, short = 'n')]
+    pub dry_run: bool,
+    /// The sessions: pids (the sessions they are in), or session ids or unique prefixes of at
+    /// least 4 hexadecimal digits.
+    #[arg(required = true, value_name = "SESSION", value_parser = session_arg)]
+    pub sessions: Vec<String>,
+}
+
+/// `agentns export`.
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["listen", "textfile", "once"])))]
+pub struct ExportArgs {
+    /// Serve the metrics over HTTP on this address (an IP address and a port:
+    /// 127.0.0.1:9555, [::]:9555): GET /metrics, 404 for any other path; one request at a
+    /// time, until killed.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Write the metrics to this file, atomically (a temporary file in the same directory,
+    /// renamed over it), for node_exporter's textfile collector (name it *.prom); once, or
+    /// every --interval.
+    #[arg(long, value_name = "PATH")]
+    pub textfile: Option<PathBuf>,
+    /// Print the metrics once to standard output.
+    #[arg(long)]
+    pub once: bool,
+    /// With --textfile: write the file again every DURATION (10s, 1min) until killed.
+    #[arg(long, value_name = "DURATION", conflicts_with_all = ["listen", "once"],
+          value_parser = positive_duration)]
+    pub interval: Option<Duration>,
+    /// Export at most N sessions, the shallowest and oldest first, to bound the number of
+    /// series (12 to 21 per session); the others are counted in agentns_sessions_dropped.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub max_sessions: usize,
+}
+
 /// `agentns trace`.
 #[derive(Args, Debug)]
+#[command(after_help = "\
+Where the filters run: every event carries the session id as a byte array (u8 id[16]), which
+ftrace filters cannot compare, so --session is applied by agentns to each event read, for all
+four events. The intent is a field of agent_intent_set only (old, new): --intent is written to
+events/agent_ns/agent_intent_set/filter of the instance (old == \"TAG\" || new == \"TAG\",
+or ~ for a glob) and that event is filtered in the kernel; agent_session_start,
+agent_session_end and agent_budget_exceeded have no intent field and are filtered by agentns,
+by the intent their session has when the event happens (known from the sessions visible at
+the start and from agent_intent_set events, enabled for this even when not shown). A tag the
+kernel cannot take (both kinds of quotes, a glob that starts with ! or a digit) is filtered by
+agentns for agent_intent_set too.
+
+Events come from a private tracefs instance, instances/agentns-PID, whose ring buffer, event
+switches, filters and options are its own: the global trace_pipe, its readers and its options
+(record-tgid, which trace-cmd and perfetto set) are left alone. The instance is removed on
+exit (also on SIGINT, SIGTERM, SIGHUP and when the reader of the output goes away); one left
+by an agentns trace killed with SIGKILL is removed by the next one.
+
+Lost events (a ring buffer overrun, from [LOST N EVENTS] in trace_pipe and the overrun and
+dropped events counters of per_cpu/cpuN/stats) are reported on standard error as \"agentns:
+lost N events (buffer overrun)\", and with --json also as {\"lost\":N} on standard output in
+the stream of events; on exit a total is printed if any were lost.")]
 pub struct TraceArgs {
     /// Print one JSON object per event.
     #[arg(long)]
@@ -529,6 +645,21 @@ pub struct TraceArgs {
     /// Stop after this long (a duration: 30s, 5min, 1h).
     #[arg(long, value_name = "DURATION", value_parser = duration)]
     pub timeout: Option<Duration>,
+    /// Only the events of this session: its id (32 hexadecimal digits), or the start of the id
+    /// of a session the caller can see (4 digits at least, naming one session). Filtered by
+    /// agentns, not in the kernel; the events of sessions below it are not shown.
+    #[arg(long, value_name = "ID", value_parser = agentns::trace::session_arg)]
+    pub session: Option<String>,
+    /// Only the events of sessions whose intent is TAG when the event happens (a glob as the
+    /// kernel's when TAG has *, ?, [...] or \: [!a-z] complements, [^a-z] does not), and the
+    /// intent changes into or out of it. Filtered in the kernel for intent_set, by agentns for
+    /// the other events.
+    #[arg(long, value_name = "TAG")]
+    pub intent: Option<String>,
+    /// The size of each CPU's ring buffer of the private instance, in KiB (buffer_size_kb;
+    /// rounded up to whole pages, two at least). Larger loses fewer events in bursts.
+    #[arg(long, value_name = "KB", value_parser = clap::value_parser!(u64).range(1..))]
+    pub buffer_size: Option<u64>,
 }
 
 /// `agentns man`.
@@ -982,12 +1113,104 @@ mod tests {
         else {
             panic!()
         };
-        assert_eq!(e.session, Some(7));
+        assert_eq!(e.session.as_deref(), Some("7"));
         assert_eq!(e.command, ["id", "-u"]);
         assert!(parse(&["exec", "--", "id"]).is_err());
         assert!(parse(&["exec", "--session", "7"]).is_err());
         assert!(parse(&["exec", "--session", "7", "--ns-file", "/x", "id"]).is_err());
         assert!(parse(&["exec", "--ns-file", "/x", "id"]).is_ok());
+    }
+
+    #[test]
+    fn sessions_by_pid_or_id_prefix() {
+        let session = |args: &[&str]| match parse(args).unwrap().command {
+            Command::Exec(e) => e.session.unwrap(),
+            c => panic!("not exec: {c:?}"),
+        };
+        assert_eq!(session(&["exec", "--session", "ab12", "id"]), "ab12");
+        let full = "0123456789abcdefABCDEF0123456789";
+        assert_eq!(session(&["exec", "--session", full, "id"]), full);
+        for bad in ["abc", "xyz12", "", "0123456789abcdef0123456789abcdef0"] {
+            let e = parse(&["exec", "--session", bad, "id"]).unwrap_err();
+            assert_eq!(e.kind(), clap::error::ErrorKind::ValueValidation, "{bad:?}");
+        }
+        assert!(parse(&["exec", "--session", "-1", "id"]).is_err());
+    }
+
+    #[test]
+    fn kill_options() {
+        let kill = |args: &[&str]| match parse(args).unwrap().command {
+            Command::Kill(k) => k,
+            c => panic!("not kill: {c:?}"),
+        };
+        let k = kill(&["kill", "1234"]);
+        assert_eq!((k.signal, k.dry_run), (libc::SIGTERM, false));
+        assert_eq!(k.sessions, ["1234"]);
+        for sig in ["KILL", "9", "SIGKILL", "kill"] {
+            assert_eq!(
+                kill(&["kill", "-s", sig, "ab12"]).signal,
+                libc::SIGKILL,
+                "{sig}"
+            );
+        }
+        let k = kill(&[
+            "kill",
+            "--signal",
+            "hup",
+            "--dry-run",
+            "ab12",
+            "77",
+            "ab12cd",
+        ]);
+        assert_eq!(k.signal, libc::SIGHUP);
+        assert!(k.dry_run);
+        assert_eq!(k.sessions, ["ab12", "77", "ab12cd"]);
+        assert!(parse(&["kill"]).is_err());
+        assert!(parse(&["kill", "-s", "BOGUS", "1"]).is_err());
+        assert!(parse(&["kill", "-s", "65", "1"]).is_err());
+        assert!(parse(&["kill", "abc"]).is_err());
+    }
+
+    #[test]
+    fn export_options() {
+        let export = |args: &[&str]| match parse(args).unwrap().command {
+            Command::Export(e) => e,
+            c => panic!("not export: {c:?}"),
+        };
+        let e = export(&["export", "--once"]);
+        assert!(e.once && e.listen.is_none() && e.textfile.is_none());
+        assert_eq!(e.max_sessions, 1000);
+        let e = export(&[
+            "export",
+            "--listen",
+            "127.0.0.1:9555",
+            "--max-sessions",
+            "5",
+        ]);
+        assert_eq!(e.listen, Some("127.0.0.1:9555".parse().unwrap()));
+        assert_eq!(e.max_sessions, 5);
+        assert!(
+            export(&["export", "--listen", "[::]:9555"])
+                .listen
+                .is_some()
+        );
+        let e = export(&[
+            "export",
+            "--textfile",
+            "/x/agentns.prom",
+            "--interval",
+            "10s",
+        ]);
+        assert_eq!(e.textfile, Some(PathBuf::from("/x/agentns.prom")));
+        assert_eq!(e.interval, Some(Duration::from_secs(10)));
+        // Exactly one target.
+        assert!(parse(&["export"]).is_err());
+        assert!(parse(&["export", "--once", "--textfile", "/x"]).is_err());
+        assert!(parse(&["export", "--once", "--listen", "127.0.0.1:1"]).is_err());
+        assert!(parse(&["export", "--listen", "localhost"]).is_err());
+        assert!(parse(&["export", "--once", "--interval", "1s"]).is_err());
+        assert!(parse(&["export", "--interval", "1s"]).is_err());
+        assert!(parse(&["export", "--textfile", "/x", "--interval", "0"]).is_err());
     }
 
     #[test]
@@ -1038,6 +1261,8 @@ mod tests {
             "ls",
             "top",
             "exec",
+            "kill",
+            "export",
             "trace",
             "status",
             "completions",

@@ -50,6 +50,8 @@ fn main() -> ExitCode {
     let (result, fail_code) = match cli.command {
         Command::Run(a) => (cmd::run::run(a), EXIT_SETUP),
         Command::Exec(a) => (cmd::exec::exec(a), EXIT_SETUP),
+        Command::Kill(a) => (cmd::kill::kill(a), 1),
+        Command::Export(a) => (cmd::export::export(a), 1),
         Command::Show(a) => (cmd::show::show(a), 1),
         Command::Ls(a) => (cmd::ls::ls(a), 1),
         Command::Top(a) => (cmd::ls::top(a), 1),

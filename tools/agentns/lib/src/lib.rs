@@ -23,6 +23,7 @@ pub mod listing;
 pub mod nsfs;
 pub mod procfs;
 pub mod provenance;
+pub mod select;
 pub mod session;
 pub mod trace;
 pub mod uapi;

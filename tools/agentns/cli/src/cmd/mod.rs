@@ -3,6 +3,8 @@
 
 pub mod doc;
 pub mod exec;
+pub mod export;
+pub mod kill;
 pub mod ls;
 pub mod provenance;
 pub mod run;
