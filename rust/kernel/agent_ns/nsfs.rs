@@ -123,9 +123,9 @@ pub unsafe extern "C" fn agent_ns_get_parent(
     core::ptr::null_mut()
 }
 
-/// Copies what `AGENT_NS_GET_INFO` reads about `ns` to a user `struct agent_ns_info` of `usize`
+/// Copies what `AGENT_NS_GET_INFO` reads about `ns` to a user `struct agent_ns_info` of `size`
 /// bytes.
-fn get_info(ns: &AgentNamespace, addr: c_ulong, usize: c_ulong) -> Result {
+fn get_info(ns: &AgentNamespace, addr: c_ulong, size: c_ulong) -> Result {
     let mut flags = 0;
     if ns.session().is_some_and(|s| s.budget.acted()) {
         flags |= bindings::AGENT_NS_INFO_ACTED;
@@ -153,7 +153,7 @@ fn get_info(ns: &AgentNamespace, addr: c_ulong, usize: c_ulong) -> Result {
     let bytes = unsafe { prctl::as_bytes(&info) };
     prctl::put_struct(
         addr,
-        usize,
+        size,
         bytes,
         bindings::AGENT_NS_INFO_SIZE_VER0 as usize,
     )

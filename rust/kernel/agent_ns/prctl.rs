@@ -60,8 +60,8 @@ fn put_id(addr: c_ulong, id: super::SessionId) -> Result {
 
 /// Checks the size userspace gives for a versioned structure: 0 means version 0 (`ver0`
 /// bytes), a size below `ver0` is `EINVAL` and one above a page `E2BIG`.
-fn struct_size(usize: c_ulong, ver0: usize) -> Result<usize> {
-    match usize {
+fn struct_size(size: c_ulong, ver0: usize) -> Result<usize> {
+    match size {
         0 => Ok(ver0),
         n if n < ver0 => Err(EINVAL),
         n if n > PAGE_SIZE => Err(E2BIG),
@@ -69,15 +69,15 @@ fn struct_size(usize: c_ulong, ver0: usize) -> Result<usize> {
     }
 }
 
-/// Copies `src` to a user structure of `usize` bytes, as `copy_struct_to_user()` does: a
+/// Copies `src` to a user structure of `size` bytes, as `copy_struct_to_user()` does: a
 /// smaller user structure gets the prefix it knows, a larger one gets zeros past the kernel's.
-pub(super) fn put_struct(addr: c_ulong, usize: c_ulong, src: &[u8], ver0: usize) -> Result {
-    let usize = struct_size(usize, ver0)?;
-    let n = usize.min(src.len());
-    let mut w = UserSlice::new(UserPtr::from_addr(addr), usize).writer();
+pub(super) fn put_struct(addr: c_ulong, size: c_ulong, src: &[u8], ver0: usize) -> Result {
+    let size = struct_size(size, ver0)?;
+    let n = size.min(src.len());
+    let mut w = UserSlice::new(UserPtr::from_addr(addr), size).writer();
     w.write_slice(&src[..n])?;
     let zeros = [0u8; 64];
-    let mut left = usize - n;
+    let mut left = size - n;
     while left > 0 {
         let k = left.min(zeros.len());
         w.write_slice(&zeros[..k])?;
@@ -96,21 +96,21 @@ pub(super) unsafe fn as_bytes<T>(v: &T) -> &[u8] {
     unsafe { core::slice::from_raw_parts(core::ptr::from_ref(v).cast(), core::mem::size_of::<T>()) }
 }
 
-/// Copies the counters of `ns` to a user `struct agent_ns_counters` of `usize` bytes.
-pub(super) fn get_counters(ns: &AgentNamespace, addr: c_ulong, usize: c_ulong) -> Result {
+/// Copies the counters of `ns` to a user `struct agent_ns_counters` of `size` bytes.
+pub(super) fn get_counters(ns: &AgentNamespace, addr: c_ulong, size: c_ulong) -> Result {
     let c = ns.counters().to_uapi();
     // SAFETY: `agent_ns_counters` is nine `u64`s, without padding.
     let bytes = unsafe { as_bytes(&c) };
     put_struct(
         addr,
-        usize,
+        size,
         bytes,
         bindings::AGENT_NS_COUNTERS_SIZE_VER0 as usize,
     )
 }
 
-/// Copies the limits of `ns` to a user `struct agent_ns_budget` of `usize` bytes.
-pub(super) fn get_budget(ns: &AgentNamespace, addr: c_ulong, usize: c_ulong) -> Result {
+/// Copies the limits of `ns` to a user `struct agent_ns_budget` of `size` bytes.
+pub(super) fn get_budget(ns: &AgentNamespace, addr: c_ulong, size: c_ulong) -> Result {
     let b = ns
         .session()
         .map(|s| s.budget.limits())
@@ -120,30 +120,30 @@ pub(super) fn get_budget(ns: &AgentNamespace, addr: c_ulong, usize: c_ulong) -> 
     let bytes = unsafe { as_bytes(&b) };
     put_struct(
         addr,
-        usize,
+        size,
         bytes,
         bindings::AGENT_NS_BUDGET_SIZE_VER0 as usize,
     )
 }
 
-/// Reads a `struct agent_ns_budget` of `usize` bytes as `copy_struct_from_user()` does: a
+/// Reads a `struct agent_ns_budget` of `size` bytes as `copy_struct_from_user()` does: a
 /// smaller structure leaves the newer fields zero, a larger one must be zero past the kernel's
-/// (`E2BIG`). `usize` 0 means version 0; below version 0 is `EINVAL`, above a page `E2BIG`.
-fn read_budget(addr: c_ulong, usize: c_ulong) -> Result<bindings::agent_ns_budget> {
-    let usize = struct_size(usize, bindings::AGENT_NS_BUDGET_SIZE_VER0 as usize)?;
+/// (`E2BIG`). `size` 0 means version 0; below version 0 is `EINVAL`, above a page `E2BIG`.
+fn read_budget(addr: c_ulong, size: c_ulong) -> Result<bindings::agent_ns_budget> {
+    let size = struct_size(size, bindings::AGENT_NS_BUDGET_SIZE_VER0 as usize)?;
     let mut b = bindings::agent_ns_budget::default();
     let ksize = core::mem::size_of_val(&b);
-    let n = usize.min(ksize);
+    let n = size.min(ksize);
     // SAFETY: `agent_ns_budget` has no padding and every bit pattern is a valid value.
     let bytes =
         unsafe { core::slice::from_raw_parts_mut(core::ptr::from_mut(&mut b).cast::<u8>(), ksize) };
     UserSlice::new(UserPtr::from_addr(addr), n)
         .reader()
         .read_slice(&mut bytes[..n])?;
-    if usize > ksize {
+    if size > ksize {
         // SAFETY: `check_zeroed_user()` only reads user memory through the uaccess routines.
         let zeroed =
-            unsafe { bindings::check_zeroed_user((addr + ksize) as *const _, usize - ksize) };
+            unsafe { bindings::check_zeroed_user((addr + ksize) as *const _, size - ksize) };
         match zeroed {
             0 => return Err(E2BIG),
             e if e < 0 => return Err(Error::from_errno(e)),
@@ -153,11 +153,11 @@ fn read_budget(addr: c_ulong, usize: c_ulong) -> Result<bindings::agent_ns_budge
     Ok(b)
 }
 
-fn set_budget(addr: c_ulong, usize: c_ulong) -> Result {
-    let new = Limits::from_uapi(&read_budget(addr, usize)?)?;
+fn set_budget(addr: c_ulong, size: c_ulong) -> Result {
+    let new = Limits::from_uapi(&read_budget(addr, size)?)?;
     // The fields a smaller (older) structure does not have are not the caller's to change.
     let known = Limits::known(struct_size(
-        usize,
+        size,
         bindings::AGENT_NS_BUDGET_SIZE_VER0 as usize,
     )?);
     let ns = AgentNamespace::current();
