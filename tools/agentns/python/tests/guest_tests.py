@@ -426,6 +426,25 @@ def spawn_sets_intent_and_budget():
 
 
 @test
+def provenance_names_the_creating_session():
+    import subprocess
+
+    # The guest's /tmp is a tmpfs with security xattrs; the agentns LSM labels the file.
+    d = tempfile.mkdtemp(dir="/tmp")
+    path = os.path.join(d, "made-by-a-session")
+    p = agentns.spawn(["touch", path], intent="py-provenance")
+    check_eq(0, p.wait(timeout=60), "touch in a session")
+    lab = agentns.provenance.label(path)
+    check(lab is not None, "the file has a label")
+    check_eq(str(p.session_id), str(lab.session), "the label's session")
+    check_eq("py-provenance", lab.intent, "the label's intent")
+    mine = os.path.join(d, "made-outside")
+    open(mine, "w").close()
+    check_eq(None, agentns.provenance.label(mine), "a file made outside any session")
+    subprocess.run(["rm", "-rf", d], check=True)
+
+
+@test
 def spawn_from_a_threaded_program():
     import subprocess
 

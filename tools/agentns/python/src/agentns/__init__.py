@@ -21,7 +21,7 @@ namespaces every call raises :class:`NotSupportedError`.  See
 Documentation/userspace-api/agent_namespaces.rst for the ABI.
 """
 
-from . import abi, listing, nsfs, proc
+from . import abi, listing, nsfs, proc, provenance
 from ._core import (
     check_intent,
     counters,
@@ -92,6 +92,7 @@ __all__ = [
     "open_ns",
     "parent_id",
     "proc",
+    "provenance",
     "read_counters",
     "read_intent",
     "read_ns_inode",
