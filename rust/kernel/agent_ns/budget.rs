@@ -42,20 +42,51 @@ use crate::{
     },
 };
 
-/// What happens when a budget is exceeded (`AGENT_NS_ACTION_*`).
-pub(crate) const ACTION_LOG: u32 = bindings::AGENT_NS_ACTION_LOG;
-pub(crate) const ACTION_SIGTERM: u32 = bindings::AGENT_NS_ACTION_SIGTERM;
-pub(crate) const ACTION_SIGKILL: u32 = bindings::AGENT_NS_ACTION_SIGKILL;
-pub(crate) const ACTION_DENY: u32 = bindings::AGENT_NS_ACTION_DENY;
+/// What happens when a budget is exceeded: `AGENT_NS_ACTION_*`.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+#[repr(u32)]
+pub(crate) enum Action {
+    /// A tracepoint, a log line and an audit record; nothing else.
+    #[default]
+    Log = bindings::AGENT_NS_ACTION_LOG,
+    /// `SIGTERM` to the subtree's processes.
+    Term = bindings::AGENT_NS_ACTION_SIGTERM,
+    /// `SIGKILL` to the subtree's processes.
+    Kill = bindings::AGENT_NS_ACTION_SIGKILL,
+    /// The event fails with `EDQUOT` (a transfer is cut).
+    Deny = bindings::AGENT_NS_ACTION_DENY,
+}
 
-/// The severity of an action, for the rule that only a privileged task may loosen a budget:
-/// log < deny < SIGTERM < SIGKILL (a denied operation leaves the agent running).
-fn severity(action: u32) -> u32 {
-    match action {
-        ACTION_LOG => 0,
-        ACTION_DENY => 1,
-        ACTION_SIGTERM => 2,
-        _ => 3,
+impl Action {
+    /// The action of a uapi value, `None` for an unknown one.
+    pub(crate) fn from_uapi(v: u32) -> Option<Self> {
+        Some(match v {
+            bindings::AGENT_NS_ACTION_LOG => Action::Log,
+            bindings::AGENT_NS_ACTION_SIGTERM => Action::Term,
+            bindings::AGENT_NS_ACTION_SIGKILL => Action::Kill,
+            bindings::AGENT_NS_ACTION_DENY => Action::Deny,
+            _ => return None,
+        })
+    }
+
+    /// The severity, for the rule that only a privileged task may loosen a budget:
+    /// log < deny < SIGTERM < SIGKILL (a denied operation leaves the agent running).
+    fn severity(self) -> u32 {
+        match self {
+            Action::Log => 0,
+            Action::Deny => 1,
+            Action::Term => 2,
+            Action::Kill => 3,
+        }
+    }
+
+    /// The signal the action sends, if any.
+    fn signal(self) -> Option<c_int> {
+        match self {
+            Action::Kill => Some(bindings::SIGKILL as c_int),
+            Action::Term => Some(bindings::SIGTERM as c_int),
+            Action::Log | Action::Deny => None,
+        }
     }
 }
 
@@ -69,14 +100,15 @@ const ACTION: usize = NR_COUNTERS + 1;
 pub(crate) struct Limits {
     /// Limits of the event counters, indexed by [`Counter`], then the elapsed-time limit.
     pub(crate) max: [u64; NR_COUNTERS + 1],
-    /// The action, `AGENT_NS_ACTION_*`.
-    pub(crate) action: u32,
+    /// The action.
+    pub(crate) action: Action,
 }
 
 impl Limits {
     /// Converts from the uapi layout, rejecting bad actions and reserved bits (`EINVAL`).
     pub(crate) fn from_uapi(b: &bindings::agent_ns_budget) -> Result<Self> {
-        if b.action > ACTION_DENY || b.reserved != 0 {
+        let action = Action::from_uapi(b.action).ok_or(EINVAL)?;
+        if b.reserved != 0 {
             return Err(EINVAL);
         }
         let mut max = [0; NR_COUNTERS + 1];
@@ -89,10 +121,7 @@ impl Limits {
         max[Counter::Fork as usize] = b.max_fork;
         max[Counter::Exec as usize] = b.max_exec;
         max[ELAPSED] = b.max_elapsed_ns;
-        Ok(Limits {
-            max,
-            action: b.action,
-        })
+        Ok(Limits { max, action })
     }
 
     /// Converts to the uapi layout.
@@ -102,7 +131,7 @@ impl Limits {
             max_syscalls: m(Counter::Syscalls),
             max_write_bytes: m(Counter::WriteBytes),
             max_elapsed_ns: self.max[ELAPSED],
-            action: self.action,
+            action: self.action as u32,
             reserved: 0,
             max_openat: m(Counter::Openat),
             max_read_bytes: m(Counter::ReadBytes),
@@ -116,7 +145,7 @@ impl Limits {
     /// Returns whether going from `self` to `new` loosens anything: raises or removes a limit,
     /// or lowers the action's severity.
     pub(crate) fn loosened_by(&self, new: &Limits) -> bool {
-        severity(new.action) < severity(self.action)
+        new.action.severity() < self.action.severity()
             || self
                 .max
                 .iter()
@@ -167,7 +196,8 @@ impl Limits {
 ///
 /// # Invariants
 ///
-/// `max` and `action` change only under the tree lock; `used[c]` counts the subtree's events of
+/// `max` and `action` change only under the tree lock, and `action` always holds an
+/// [`Action`]'s value; `used[c]` counts the subtree's events of
 /// counter `c` since its limit was last set (it starts from the subtree's total then); `fired[i]`
 /// is 1 once limit `i`'s action has fired since the limit was last set; `acted` is 1 once any
 /// `SIGTERM` or `SIGKILL` action has fired, for good. `above` is null or points to the nearest
@@ -195,7 +225,7 @@ impl Budget {
         pin_init!(Budget {
             setter <- new_spinlock!([const { None }; NR_COUNTERS + 2], "agent_ns_budget_setter"),
             max: [const { Atomic::new(0) }; NR_COUNTERS + 1],
-            action: Atomic::new(ACTION_LOG),
+            action: Atomic::new(Action::Log as u32),
             used: [const { Atomic::new(0) }; NR_COUNTERS],
             fired: [const { Atomic::new(0) }; NR_COUNTERS + 1],
             acted: Atomic::new(0),
@@ -233,8 +263,14 @@ impl Budget {
     pub(crate) fn limits(&self) -> Limits {
         Limits {
             max: core::array::from_fn(|i| self.max[i].load(Relaxed)),
-            action: self.action.load(Relaxed),
+            action: self.action(),
         }
+    }
+
+    /// Returns the action.
+    fn action(&self) -> Action {
+        // Every value stored is an `Action`'s (type invariant).
+        Action::from_uapi(self.action.load(Relaxed)).unwrap_or_default()
     }
 
     fn own_mask(&self) -> usize {
@@ -245,7 +281,7 @@ impl Budget {
     /// action other than log. The sessions for which this holds are counted for the
     /// `agent_ns_enforcing` key, which turns on `agent_ns_may()` and `agent_ns_clamp()`.
     pub(crate) fn enforcing(&self) -> bool {
-        self.action.load(Relaxed) != ACTION_LOG && self.own_mask() != 0
+        self.action() != Action::Log && self.own_mask() != 0
     }
 
     /// Returns the credentials of the tasks that set limit `i` and the action, if both are set.
@@ -264,15 +300,6 @@ impl Budget {
     }
 }
 
-/// The signal an action sends, if any.
-fn signal(action: u32) -> Option<c_int> {
-    match action {
-        ACTION_SIGKILL => Some(bindings::SIGKILL as c_int),
-        ACTION_SIGTERM => Some(bindings::SIGTERM as c_int),
-        _ => None,
-    }
-}
-
 pub(crate) fn counter_name(i: usize) -> &'static CStr {
     if i == ELAPSED {
         return c"elapsed_ns";
@@ -286,8 +313,8 @@ pub(crate) fn counter_name(i: usize) -> &'static CStr {
 /// Runs in process context with no spinlock held (every counting hook does).
 fn fire(s: &Session, i: usize, value: u64, limit: u64) {
     let ns = s.ns().as_ptr();
-    let action = s.budget.action.load(Relaxed);
-    trace::budget_exceeded(s.ns(), i, value, limit, action);
+    let action = s.budget.action();
+    trace::budget_exceeded(s.ns(), i, value, limit, action as u32);
     // SAFETY: `ns` is a valid session; the name is a static C string.
     unsafe {
         bindings::agent_ns_log_budget_exceeded(
@@ -295,10 +322,10 @@ fn fire(s: &Session, i: usize, value: u64, limit: u64) {
             counter_name(i).as_char_ptr(),
             value,
             limit,
-            action,
+            action as u32,
         )
     };
-    let Some(sig) = signal(action) else {
+    let Some(sig) = action.signal() else {
         return;
     };
     // A limit and an action that have been set have setters.
@@ -365,17 +392,17 @@ pub unsafe extern "C" fn agent_ns_charge(
         if crossing {
             fire(s, c, used, limit);
         }
-        match b.action.load(Relaxed) {
-            ACTION_DENY if syscall => ret = EDQUOT.to_errno(),
+        match b.action() {
+            Action::Deny if syscall => ret = EDQUOT.to_errno(),
             // Only a task the budget's signal is meant to reach can be a straggler: one its
             // setters could not signal carries on, as the crossing's walk passed it over.
-            ACTION_SIGKILL if !crossing && !b.reaches_current(c) => {}
+            Action::Kill if !crossing && !b.reaches_current(c) => {}
             // A straggler, which entered the kernel before the SIGKILL landed: its system call
             // must not run.
-            ACTION_SIGKILL if syscall && !crossing => return bindings::AGENT_NS_STRAGGLER as c_int,
+            Action::Kill if syscall && !crossing => return bindings::AGENT_NS_STRAGGLER as c_int,
             // A straggler's other event has happened: make sure its own process gets the
             // signal.
-            ACTION_SIGKILL if !crossing => {
+            Action::Kill if !crossing => {
                 // SAFETY: Every counting hook runs in process context.
                 unsafe { bindings::agent_ns_signal_current(bindings::SIGKILL as c_int) }
             }
@@ -398,7 +425,7 @@ pub unsafe extern "C" fn agent_ns_check(ns: *mut bindings::agent_namespace, c: u
     for s in unsafe { budgets(ns) } {
         let b = &s.budget;
         let limit = b.max[c].load(Relaxed);
-        if limit == 0 || b.action.load(Relaxed) != ACTION_DENY {
+        if limit == 0 || b.action() != Action::Deny {
             continue;
         }
         let used = b.used[c].load(Relaxed);
@@ -434,7 +461,7 @@ pub unsafe extern "C" fn agent_ns_bytes_left(
     for s in unsafe { budgets(ns) } {
         let b = &s.budget;
         let limit = b.max[c].load(Relaxed);
-        if limit == 0 || b.action.load(Relaxed) == ACTION_LOG {
+        if limit == 0 || b.action() == Action::Log {
             continue;
         }
         let used = b.used[c].load(Relaxed);
@@ -540,13 +567,13 @@ impl Session {
                         *slot = Some(me.clone());
                     }
                 }
-                if b.action.load(Relaxed) != new.action {
+                if b.action() != new.action {
                     setter[ACTION] = Some(me);
                 }
             }
             let mut totals = [0; NR_COUNTERS];
             self.add_subtree(&tree, &mut totals);
-            b.action.store(new.action, Relaxed);
+            b.action.store(new.action as u32, Relaxed);
             // A limit set again to its value keeps its state: re-submitting the same limits
             // must not re-arm an action that already fired.
             for c in 0..NR_COUNTERS {
@@ -645,10 +672,7 @@ impl Session {
 
 #[macros::kunit_tests(rust_agent_ns_budget)]
 mod tests {
-    use super::{
-        Limits, Relaxed, Session, ACTION_DENY, ACTION_LOG, ACTION_SIGKILL, ACTION_SIGTERM, ELAPSED,
-        NR_COUNTERS,
-    };
+    use super::{Action, Limits, Relaxed, Session, ELAPSED, NR_COUNTERS};
     use crate::bindings;
     use crate::{agent_ns::counters::Counter, agent_ns::AgentNamespace, prelude::*};
     use core::ptr;
@@ -719,10 +743,10 @@ mod tests {
             action,
             ..Limits::default()
         };
-        assert!(with(ACTION_SIGKILL).loosened_by(&with(ACTION_DENY)));
-        assert!(with(ACTION_SIGTERM).loosened_by(&with(ACTION_DENY)));
-        assert!(with(ACTION_DENY).loosened_by(&with(ACTION_LOG)));
-        assert!(!with(ACTION_LOG).loosened_by(&with(ACTION_DENY)));
-        assert!(!with(ACTION_DENY).loosened_by(&with(ACTION_SIGTERM)));
+        assert!(with(Action::Kill).loosened_by(&with(Action::Deny)));
+        assert!(with(Action::Term).loosened_by(&with(Action::Deny)));
+        assert!(with(Action::Deny).loosened_by(&with(Action::Log)));
+        assert!(!with(Action::Log).loosened_by(&with(Action::Deny)));
+        assert!(!with(Action::Deny).loosened_by(&with(Action::Term)));
     }
 }
