@@ -507,8 +507,9 @@ pub struct TopArgs {
     #[arg(long, short = 's', value_enum, value_name = "COLUMN", default_value_t = TopSort::Rate,
           ignore_case = true)]
     pub sort: TopSort,
-    /// Show only the sessions whose intent matches this shell pattern (*, ?, [...]); an
-    /// intent that cannot be read matches nothing.
+    /// Show only the sessions whose intent matches this pattern (*, ?, [...], [!...], as the
+    /// kernel's glob_match() and trace --intent take it); an intent that cannot be read matches
+    /// nothing.
     #[arg(long, value_name = "GLOB")]
     pub intent: Option<String>,
     /// Show only the sessions whose id (all 32 digits) or intent contains TEXT.

@@ -237,83 +237,11 @@ fn sort_rows(rows: &mut [Row], key: TopSort) {
     });
 }
 
-/// Whether `text` matches the shell pattern `pattern`: `*` any string, `?` any character,
-/// `[abc]`, `[a-z]`, `[!a-z]` (or `[^a-z]`) one of a set or not, `\` quotes the next
-/// character, as fnmatch(3) without flags.
-fn glob_match(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    let (mut pi, mut ti) = (0, 0);
-    // Where the last `*` was, and the text position it is tried to stretch to.
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if p.get(pi) == Some(&'*') {
-            star = Some((pi, ti));
-            pi += 1;
-            continue;
-        }
-        if let Some(next) = glob_step(&p, pi, t[ti]) {
-            pi = next;
-            ti += 1;
-            continue;
-        }
-        match star {
-            Some((sp, st)) => {
-                pi = sp + 1;
-                ti = st + 1;
-                star = Some((sp, st + 1));
-            }
-            None => return false,
-        }
-    }
-    p[pi..].iter().all(|&c| c == '*')
-}
-
-/// If the pattern element at `pi` (not a `*`) matches `c`, where the next element starts.
-fn glob_step(p: &[char], pi: usize, c: char) -> Option<usize> {
-    match *p.get(pi)? {
-        '?' => Some(pi + 1),
-        '\\' if pi + 1 < p.len() => (p[pi + 1] == c).then_some(pi + 2),
-        '[' => match glob_class(p, pi, c) {
-            Some((matched, next)) => matched.then_some(next),
-            // No closing bracket: a literal '['.
-            None => (c == '[').then_some(pi + 1),
-        },
-        lit => (lit == c).then_some(pi + 1),
-    }
-}
-
-/// Matches `c` against the bracket expression at `p[pi]` (`[`): whether it matched and where
-/// the expression ends, or `None` when it has no closing `]`.
-fn glob_class(p: &[char], pi: usize, c: char) -> Option<(bool, usize)> {
-    let mut i = pi + 1;
-    let negate = matches!(p.get(i), Some('!' | '^'));
-    if negate {
-        i += 1;
-    }
-    let mut matched = false;
-    let mut first = true;
-    loop {
-        let lo = *p.get(i)?;
-        if lo == ']' && !first {
-            return Some((matched != negate, i + 1));
-        }
-        first = false;
-        if p.get(i + 1) == Some(&'-') && p.get(i + 2).is_some_and(|&hi| hi != ']') {
-            matched |= (lo..=p[i + 2]).contains(&c);
-            i += 3;
-        } else {
-            matched |= lo == c;
-            i += 1;
-        }
-    }
-}
-
 /// Whether a row passes `top`'s filters: `--intent` (a glob over the intent; an unknown
 /// intent matches nothing) and `--filter` (a substring of the id or the intent).
 fn row_matches(r: &Row, intent_glob: Option<&str>, filter: Option<&str>) -> bool {
     let intent = r.intent.as_deref();
-    intent_glob.is_none_or(|g| intent.is_some_and(|i| glob_match(g, i)))
+    intent_glob.is_none_or(|g| intent.is_some_and(|i| agentns::trace::glob_match(g, i)))
         && filter.is_none_or(|f| {
             r.id.is_some_and(|id| id.to_string().contains(&f.to_ascii_lowercase()))
                 || intent.is_some_and(|i| i.contains(f))
@@ -708,42 +636,6 @@ mod tests {
         r.intent = None;
         assert!(!row_matches(&r, Some("*"), None));
         assert!(row_matches(&r, None, Some("0123")));
-    }
-
-    #[test]
-    fn globs() {
-        for (p, t) in [
-            ("*", ""),
-            ("*", "abc"),
-            ("a*c", "abbbc"),
-            ("a*c", "ac"),
-            ("a?c", "abc"),
-            ("*-*-*", "a-b-c"),
-            ("[ab]x", "bx"),
-            ("[a-c]x", "cx"),
-            ("[!a-c]x", "dx"),
-            ("[^a]x", "bx"),
-            ("[]]", "]"),
-            ("[!]]", "a"),
-            ("x[", "x["),
-            ("a\\*", "a*"),
-            ("ticket-[0-9][0-9]*", "ticket-4711"),
-            ("*a*b*", "xxaxxbxx"),
-        ] {
-            assert!(glob_match(p, t), "{p:?} should match {t:?}");
-        }
-        for (p, t) in [
-            ("", "a"),
-            ("a", ""),
-            ("a*c", "abd"),
-            ("a?c", "ac"),
-            ("[ab]x", "cx"),
-            ("[!a-c]x", "bx"),
-            ("a\\*", "ab"),
-            ("*a*b", "xxbxxa"),
-        ] {
-            assert!(!glob_match(p, t), "{p:?} should not match {t:?}");
-        }
     }
 
     #[test]
