@@ -89,9 +89,10 @@ pub enum Command {
     /// Run a command in a new session, with an intent tag and a budget.
     ///
     /// Creates a session (PR_SET_AGENT_NS), sets the intent and the budget, and executes the
-    /// command in it; the exit status is the command's. With --report, agentns stays as the
-    /// command's parent, waits for it, prints the session's final counters to stderr and
-    /// exits with the command's status, or 128+N when signal N killed it.
+    /// command in it; the exit status is the command's. With --report, agentns stays, outside
+    /// the command's session, as its parent, waits for it, reports how it ended and the
+    /// session's final counters (to stderr, or to the file of -o) and exits with the command's
+    /// status, or 128+N when signal N killed it.
     #[command(after_help = RUN_AFTER_HELP)]
     Run(RunArgs),
     /// Show a process's session: id, parents, depth, intent, counters and budget.
