@@ -36,3 +36,18 @@ die() {
 	printf 'error: %s\n' "$*" >&2
 	exit 1
 }
+
+# The Debian mirror this machine's apt already uses, from its sources
+# (one-line .list and deb822 .sources files): the scripts' private apt
+# configurations and the system image fetch from it, never from a host
+# named here.
+debian_mirror() {
+	local uri
+	uri=$( { grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources |
+			sed 's/^URIs:[[:space:]]*//' | tr ' ' '\n'
+		grep -hs '^deb[[:space:]]' /etc/apt/sources.list /etc/apt/sources.list.d/*.list |
+			sed -E 's/^deb[[:space:]]+(\[[^]]*\][[:space:]]+)?([^[:space:]]+).*/\2/'
+	} | grep -E '^https?://.*/debian/?$' | head -n1 || true)
+	[ -n "$uri" ] || die "no Debian mirror in this machine's apt sources (/etc/apt/sources.list*)"
+	echo "${uri%/}"
+}

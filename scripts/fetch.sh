@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Fetch linux-source-$KVER from Debian under a private apt configuration
-# (the machine's own apt sources are never touched) and extract it once
-# into $CACHE/src/linux-$KVER.
+# (the machine's own apt sources are never touched; the mirror is the one
+# they name) and extract it once into $CACHE/src/linux-$KVER.
 . "$(dirname "$0")/common.sh"
 
 [ -f "$SRC/Makefile" ] && [ -f "$SRC/.agentns-extracted" ] && exit 0
 
 A=$CACHE/apt/$SUITE
 mkdir -p "$A/lists/partial" "$A/cache/archives/partial" "$A/etc" "$CACHE/debs"
-echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $SUITE main" \
+echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $(debian_mirror) $SUITE main" \
 	>"$A/etc/sources.list"
 O=(-o Dir::Etc::SourceList="$A/etc/sources.list" -o Dir::Etc::SourceParts=/dev/null
    -o Dir::State::Lists="$A/lists" -o Dir::Cache="$A/cache"

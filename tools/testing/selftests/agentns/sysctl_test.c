@@ -241,6 +241,29 @@ static int open_ns_of(pid_t pid)
 	return open(path, O_RDONLY);
 }
 
+/* AGENT_NS_GET_INFO through @fd, into @info: 0 or -errno. */
+static int ns_info(int fd, struct agent_ns_info *info)
+{
+	memset(info, 0xff, sizeof(*info));
+	return ioctl(fd, AGENT_NS_GET_INFO, info) ? -errno : 0;
+}
+
+/*
+ * Polls the session behind @fd until the reaper marks it (until @until_ms):
+ * the time it saw the mark, or 0.
+ */
+static unsigned long long marked_at(int fd, unsigned long long until_ms)
+{
+	struct agent_ns_info info;
+
+	while (now_ms() <= until_ms) {
+		if (!ns_info(fd, &info) && (info.flags & AGENT_NS_INFO_REAPED))
+			return now_ms();
+		usleep(2000);
+	}
+	return 0;
+}
+
 /*
  * A session older than max_lifetime is killed by the next reaper tick, and
  * the kernel logs one line for it that names it: "agent_ns: session <id>
@@ -252,35 +275,53 @@ TEST(reaper_kills_sessions_past_max_lifetime)
 	long lifetime = read_long(MAX_LIFETIME), interval = read_long(REAP_INTERVAL);
 	char old_id[33], young_id[33], line[128];
 	static char log[1 << 16];
-	unsigned long long t0, t1;
-	int status, kmsg;
+	unsigned long long t0, tm, t1;
+	int status, kmsg, fd;
 	pid_t old, young;
 
 	if (!in_initial_session())
-		SKIP(return, "the runner is in a session: a 2 s max_lifetime would kill it");
+		SKIP(return, "the runner is in a session: a 3 s max_lifetime would kill it");
 	ASSERT_EQ(0, lifetime);
 	ASSERT_EQ(60, interval);
 	kmsg = kmsg_open();
 	ASSERT_LE(0, kmsg);
 	old = session_child(old_id, 0);
 	ASSERT_LT(0, old);
-	sleep(2);
-	young = session_child(young_id, 3);
+	fd = open_ns_of(old);
+	if (fd < 0) {
+		kill(old, SIGKILL);
+		waitpid(old, NULL, 0);
+	}
+	ASSERT_LE(0, fd);
+	sleep(3);
+	young = session_child(young_id, 4);
 	ASSERT_LT(0, young);
 	t0 = now_ms();
-	/* The old session is 2 s old: a 2 s lifetime takes it, not the young one. */
-	EXPECT_EQ(0, write_long(MAX_LIFETIME, 2));
+	/*
+	 * The old session is 3 s old: a 3 s lifetime takes it at the next
+	 * tick, 1 s from now, and not the young one, which turns 3 s old
+	 * only after the lifetime is off again (as soon as the old session
+	 * is marked: a slow debug guest may take its time to kill it).
+	 */
+	EXPECT_EQ(0, write_long(MAX_LIFETIME, 3));
 	EXPECT_EQ(0, write_long(REAP_INTERVAL, 1));
-	t1 = reaped_at(old, &status, t0 + 10000);
+	tm = marked_at(fd, t0 + 10000);
 	write_long(MAX_LIFETIME, lifetime);
+	t1 = reaped_at(old, &status, t0 + 10000);
 	write_long(REAP_INTERVAL, interval);
+	close(fd);
+	ASSERT_NE(0, tm) {
+		TH_LOG("the old session was not marked 10 s after the lifetime was lowered");
+	}
 	ASSERT_NE(0, t1) {
 		TH_LOG("the old session still ran 10 s after the lifetime was lowered");
 	}
 	EXPECT_TRUE(WIFSIGNALED(status));
 	EXPECT_EQ(SIGKILL, WTERMSIG(status));
-	TH_LOG("reaped %llu ms after the lifetime was lowered", t1 - t0);
-	EXPECT_LE(t1 - t0, 2500);
+	TH_LOG("marked %llu ms, reaped %llu ms after the lifetime was lowered",
+	       tm - t0, t1 - t0);
+	/* The next tick, one interval away: not the old interval's 60 s. */
+	EXPECT_LE(tm - t0, 2900);
 	ASSERT_EQ(young, waitpid(young, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
@@ -291,13 +332,6 @@ TEST(reaper_kills_sessions_past_max_lifetime)
 	EXPECT_EQ(1, occurrences(log, line));
 	reaped_line(line, sizeof(line), young_id);
 	EXPECT_EQ(0, occurrences(log, line));
-}
-
-/* AGENT_NS_GET_INFO through @fd, into @info: 0 or -errno. */
-static int ns_info(int fd, struct agent_ns_info *info)
-{
-	memset(info, 0xff, sizeof(*info));
-	return ioctl(fd, AGENT_NS_GET_INFO, info) ? -errno : 0;
 }
 
 /*
