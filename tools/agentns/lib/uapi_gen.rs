@@ -592,50 +592,7 @@ pub fn generate(raw: &str, origin: &str) -> R<(String, Vec<String>)> {
             .map_err(w)?;
         }
         writeln!(out, "    ];").map_err(w)?;
-        writeln!(
-            out,
-            "    /// A field by its C name, widened to `u64`.\n    \
-             pub fn get(&self, field: &str) -> Option<u64> {{\n        match field {{"
-        )
-        .map_err(w)?;
-        for f in fields.iter().filter(|f| f.len.is_none()) {
-            if f.ctype == "__u64" {
-                writeln!(out, "            \"{0}\" => Some(self.{0}),", f.name)
-            } else if f.ctype.starts_with("__u") {
-                writeln!(out, "            \"{0}\" => Some(u64::from(self.{0})),", f.name)
-            } else {
-                writeln!(out, "            \"{0}\" => Some(self.{0} as u64),", f.name)
-            }
-            .map_err(w)?;
-        }
-        writeln!(out, "            _ => None,\n        }}\n    }}").map_err(w)?;
-        writeln!(
-            out,
-            "    /// Sets a field by its C name; false for an unknown name or a value that does \
-             not fit.\n    pub fn set(&mut self, field: &str, value: u64) -> bool {{\n        \
-             match field {{"
-        )
-        .map_err(w)?;
-        for f in fields.iter().filter(|f| f.len.is_none()) {
-            if f.ctype == "__u64" {
-                writeln!(
-                    out,
-                    "            \"{0}\" => {{\n                self.{0} = value;\n                \
-                     true\n            }}",
-                    f.name
-                )
-            } else {
-                writeln!(
-                    out,
-                    "            \"{0}\" => match value.try_into() {{\n                \
-                     Ok(v) => {{\n                    self.{0} = v;\n                    \
-                     true\n                }}\n                Err(_) => false,\n            }},",
-                    f.name
-                )
-            }
-            .map_err(w)?;
-        }
-        writeln!(out, "            _ => false,\n        }}\n    }}\n}}").map_err(w)?;
+        writeln!(out, "}}").map_err(w)?;
         writeln!(
             out,
             "const _: () = assert!(core::mem::size_of::<{rname}>() == {size});"
@@ -657,8 +614,7 @@ pub fn generate(raw: &str, origin: &str) -> R<(String, Vec<String>)> {
         writeln!(
             out,
             "\n/// `{name}` from `<linux/agent_namespaces.h>`: `_IOR(NSIO, {nr:#x}, struct {st})`.\n\
-             pub const {name}: u64 = crate::uapi::ior(crate::uapi::NSIO, {nr:#x}, \
-             core::mem::size_of::<{}>());",
+             pub const {name}: crate::uapi::Opcode = crate::uapi::ior::<{}>({nr:#x});",
             camel(st)
         )
         .map_err(w)?;

@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use agentns::{Action, Budget, units};
+use agentns::{Action, Budget, Counter, units};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::format::{self, Column};
@@ -342,26 +342,26 @@ pub struct BudgetArgs {
 
 impl BudgetArgs {
     /// The budget to set, or `None` when no limit was given.
-    pub fn to_budget(&self) -> agentns::Result<Option<Budget>> {
+    pub fn to_budget(&self) -> Option<Budget> {
         let mut b = Budget::new();
         let limits = [
-            ("syscalls", self.max_syscalls),
-            ("write_bytes", self.max_write_bytes),
-            ("read_bytes", self.max_read_bytes),
-            ("elapsed_ns", self.max_elapsed),
-            ("openat", self.max_opens),
-            ("connect", self.max_connects),
-            ("unlink", self.max_unlinks),
-            ("fork", self.max_forks),
-            ("exec", self.max_execs),
+            (Counter::Syscalls, self.max_syscalls),
+            (Counter::WriteBytes, self.max_write_bytes),
+            (Counter::ReadBytes, self.max_read_bytes),
+            (Counter::ElapsedNs, self.max_elapsed),
+            (Counter::Openat, self.max_opens),
+            (Counter::Connect, self.max_connects),
+            (Counter::Unlink, self.max_unlinks),
+            (Counter::Fork, self.max_forks),
+            (Counter::Exec, self.max_execs),
         ];
-        for (name, v) in limits {
+        for (counter, v) in limits {
             if let Some(v) = v {
-                b.set_limit(name, v)?;
+                b.set_limit(counter, v);
             }
         }
         b.set_action(self.on_exceed.into());
-        Ok(if b.is_empty() { None } else { Some(b) })
+        (!b.is_empty()).then_some(b)
     }
 }
 
@@ -720,14 +720,14 @@ mod tests {
         assert_eq!(r.intent.as_deref(), Some("refactor-auth"));
         assert!(r.report && r.json);
         assert_eq!(r.command, ["sh", "-c", "exit 3"]);
-        let b = r.budget.to_budget().unwrap().unwrap();
-        assert_eq!(b.0.max_syscalls, 1000);
-        assert_eq!(b.0.max_write_bytes, 10 << 20);
-        assert_eq!(b.0.max_elapsed_ns, 30_000_000_000);
-        assert_eq!(b.0.max_openat, 5);
-        assert_eq!(b.0.max_read_bytes, 4096);
-        assert_eq!(b.0.max_fork, 3);
-        assert_eq!(b.0.max_connect, 0);
+        let b = r.budget.to_budget().unwrap();
+        assert_eq!(b.limit(Counter::Syscalls), 1000);
+        assert_eq!(b.limit(Counter::WriteBytes), 10 << 20);
+        assert_eq!(b.limit(Counter::ElapsedNs), 30_000_000_000);
+        assert_eq!(b.limit(Counter::Openat), 5);
+        assert_eq!(b.limit(Counter::ReadBytes), 4096);
+        assert_eq!(b.limit(Counter::Fork), 3);
+        assert_eq!(b.limit(Counter::Connect), 0);
         assert_eq!(b.action(), Some(Action::Kill));
     }
 
@@ -739,7 +739,7 @@ mod tests {
         };
         assert_eq!(r.command, ["ls", "-l", "--json"]);
         assert!(!r.json && !r.report);
-        assert!(r.budget.to_budget().unwrap().is_none());
+        assert!(r.budget.to_budget().is_none());
     }
 
     #[test]
@@ -766,10 +766,10 @@ mod tests {
             let Command::Run(r) = cli.command else {
                 panic!("not run")
             };
-            let b = r.budget.to_budget().unwrap().unwrap();
+            let b = r.budget.to_budget().unwrap();
             assert_eq!(b.action(), Some(action), "{name}");
-            assert_eq!(b.0.action, action.raw(), "{name}");
-            assert_eq!(b.0.max_openat, 2, "{name}");
+            assert_eq!(b.raw_action(), action.raw(), "{name}");
+            assert_eq!(b.limit(Counter::Openat), 2, "{name}");
         }
         let cli = parse(&[
             "run",
@@ -783,17 +783,14 @@ mod tests {
         let Command::Run(r) = cli.command else {
             panic!("not run")
         };
-        let b = r.budget.to_budget().unwrap().unwrap();
-        assert_eq!(b.0.action, 3);
-        assert_eq!(b.0.max_read_bytes, 1024);
+        let b = r.budget.to_budget().unwrap();
+        assert_eq!(b.raw_action(), 3);
+        assert_eq!(b.limit(Counter::ReadBytes), 1024);
         // The default stays log.
         let Command::Run(r) = parse(&["run", "--max-opens", "2", "true"]).unwrap().command else {
             panic!("not run")
         };
-        assert_eq!(
-            r.budget.to_budget().unwrap().unwrap().action(),
-            Some(Action::Log)
-        );
+        assert_eq!(r.budget.to_budget().unwrap().action(), Some(Action::Log));
     }
 
     #[test]
@@ -963,7 +960,7 @@ mod tests {
             "0",
             "true",
         ]);
-        assert!(r.budget.to_budget().unwrap().is_none());
+        assert!(r.budget.to_budget().is_none());
         for bad in [
             &["--max-syscalls", "1MiB"][..],
             &["--max-syscalls", "1.5"],

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use agentns::listing::{SessionInfo, TreeNode};
 use agentns::units::{format_count, format_duration_ns, format_size};
-use agentns::{Budget, Counters, SessionId};
+use agentns::{Budget, Counter, Counters, SessionId};
 
 /// A counter's value for people: bytes as sizes, `elapsed_ns` as a duration.
 pub fn counter_value(name: &str, v: u64) -> String {
@@ -25,9 +25,12 @@ pub fn counter_value(name: &str, v: u64) -> String {
 /// `name  value` lines, names padded, each line prefixed with `indent`.
 pub fn counters_table(c: &Counters, indent: &str) -> String {
     let e = c.entries();
-    let w = e.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    let w = e.iter().map(|(k, _)| k.name().len()).max().unwrap_or(0);
     e.iter()
-        .map(|(k, v)| format!("{indent}{k:<w$}  {}\n", counter_value(k, *v)))
+        .map(|(k, v)| {
+            let k = k.name();
+            format!("{indent}{k:<w$}  {}\n", counter_value(k, *v))
+        })
         .collect()
 }
 
@@ -36,12 +39,13 @@ pub fn budget_line(b: &Budget) -> String {
     let mut s = format!(
         "action={}",
         b.action()
-            .map_or_else(|| b.0.action.to_string(), |a| a.to_string())
+            .map_or_else(|| b.raw_action().to_string(), |a| a.to_string())
     );
     let mut any = false;
     for (k, v) in b.limits() {
         if v != 0 {
             any = true;
+            let k = k.name();
             s += &format!(" {k}={}", counter_value(k, v).replace(' ', ""));
         }
     }
@@ -278,17 +282,17 @@ impl Column {
         }
     }
 
-    /// The counter the column shows, as `/proc/PID/agent_counters` names it.
-    fn counter(self) -> Option<&'static str> {
+    /// The counter the column shows.
+    fn counter(self) -> Option<Counter> {
         Some(match self {
-            Column::Syscalls => "syscalls",
-            Column::Opens => "openat",
-            Column::Wbytes => "write_bytes",
-            Column::Rbytes => "read_bytes",
-            Column::Connects => "connect",
-            Column::Unlinks => "unlink",
-            Column::Forks => "fork",
-            Column::Execs => "exec",
+            Column::Syscalls => Counter::Syscalls,
+            Column::Opens => Counter::Openat,
+            Column::Wbytes => Counter::WriteBytes,
+            Column::Rbytes => Counter::ReadBytes,
+            Column::Connects => Counter::Connect,
+            Column::Unlinks => Counter::Unlink,
+            Column::Forks => Counter::Fork,
+            Column::Execs => Counter::Exec,
             _ => return None,
         })
     }
@@ -527,7 +531,7 @@ impl Ctx<'_> {
                 _ => dash(),
             },
             Column::Command => text(proc.and_then(|p| p.command.as_deref())),
-            Column::Age => match s.counters.and_then(|c| c.get("elapsed_ns")) {
+            Column::Age => match s.counters.map(|c| c.get(Counter::ElapsedNs)) {
                 None => dash(),
                 Some(ns) if raw => (ns / 1_000_000_000).to_string(),
                 Some(ns) => format_duration_ns(ns),
@@ -546,11 +550,13 @@ impl Ctx<'_> {
             },
             Column::Nsid => s.ns_id.map_or_else(dash, |i| i.to_string()),
             counter => {
-                let name = counter.counter().expect("every other column is a counter");
-                match s.counters.and_then(|c| c.get(name)) {
+                let counter = counter.counter().expect("every other column is a counter");
+                match s.counters.map(|c| c.get(counter)) {
                     None => dash(),
                     Some(v) if raw => v.to_string(),
-                    Some(v) if name.ends_with("_bytes") => format_size(v),
+                    Some(v) if matches!(counter, Counter::WriteBytes | Counter::ReadBytes) => {
+                        format_size(v)
+                    }
                     Some(v) => format_count(v),
                 }
             }
@@ -583,9 +589,9 @@ mod tests {
 
     fn node(id: u8, intent: &str, pids: Vec<i32>, children: Vec<TreeNode>) -> TreeNode {
         let mut c = Counters::default();
-        c.set("syscalls", 1000 * u64::from(id));
-        c.set("write_bytes", 4096);
-        c.set("elapsed_ns", 61_000_000_000);
+        c.set(Counter::Syscalls, 1000 * u64::from(id));
+        c.set(Counter::WriteBytes, 4096);
+        c.set(Counter::ElapsedNs, 61_000_000_000);
         TreeNode {
             session: SessionInfo {
                 id: Some(SessionId([id; 16])),
@@ -900,17 +906,17 @@ mod tests {
     #[test]
     fn counters_and_budget_lines() {
         let mut c = Counters::default();
-        c.set("syscalls", 1234);
-        c.set("write_bytes", 10 << 20);
-        c.set("elapsed_ns", 1_500_000_000);
+        c.set(Counter::Syscalls, 1234);
+        c.set(Counter::WriteBytes, 10 << 20);
+        c.set(Counter::ElapsedNs, 1_500_000_000);
         let t = counters_table(&c, "  ");
         assert!(t.contains("  syscalls     1,234\n"), "{t}");
         assert!(t.contains("  write_bytes  10.0 MiB (10,485,760)\n"), "{t}");
         assert!(t.contains("  elapsed_ns   1.500s\n"), "{t}");
         let mut b = Budget::new();
         assert_eq!(budget_line(&b), "none");
-        b.set_limit("syscalls", 1000).unwrap();
-        b.set_limit("write_bytes", 4096).unwrap();
+        b.set_limit(Counter::Syscalls, 1000);
+        b.set_limit(Counter::WriteBytes, 4096);
         b.set_action(Action::Kill);
         assert_eq!(
             budget_line(&b),

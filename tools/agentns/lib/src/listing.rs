@@ -73,6 +73,34 @@ fn agent_link_inode(link: &str) -> Option<u64> {
         .ok()
 }
 
+/// A path field of `/proc/PID/mountinfo` as a path: the kernel writes space, tab, newline
+/// and backslash as `\ooo` octal escapes (`\040`, `\011`, `\012`, `\134`), and any other
+/// byte as it is.
+fn unescape_mountinfo(field: &str) -> std::path::PathBuf {
+    use std::os::unix::ffi::OsStringExt;
+    let b = field.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let octal = b
+            .get(i + 1..i + 4)
+            .filter(|d| b[i] == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)))
+            .map(|d| d.iter().fold(0u32, |v, c| v * 8 + u32::from(c - b'0')))
+            .and_then(|v| u8::try_from(v).ok());
+        match octal {
+            Some(v) => {
+                out.push(v);
+                i += 4;
+            }
+            None => {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+    }
+    std::ffi::OsString::from_vec(out).into()
+}
+
 /// Opens the sessions not yet in `snap` that open file descriptors (`/proc/*/fd/*`) and bind
 /// mounts (`/proc/self/mountinfo`) refer to.
 fn held_files(snap: &Snapshot) -> Vec<NsFile> {
@@ -111,8 +139,7 @@ fn held_files(snap: &Snapshot) -> Vec<NsFile> {
             continue;
         }
         if let Some(ino) = agent_link_inode(f[3]) {
-            let mountpoint = f[4].replace("\\040", " ").replace("\\011", "\t");
-            try_open(ino, mountpoint.into(), &mut out);
+            try_open(ino, unescape_mountinfo(f[4]), &mut out);
         }
     }
     out
@@ -391,6 +418,20 @@ impl Snapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mountinfo_paths_are_unescaped() {
+        let p = |s| unescape_mountinfo(s).into_os_string().into_encoded_bytes();
+        assert_eq!(p("/run/agent ns"), b"/run/agent ns");
+        assert_eq!(p("/run/a\\040b\\011c"), b"/run/a b\tc");
+        assert_eq!(p("/run/new\\012line"), b"/run/new\nline");
+        assert_eq!(p("/run/back\\134slash\\134040"), b"/run/back\\slash\\040");
+        // Not an escape: kept as it is.
+        assert_eq!(p("/run/x\\09"), b"/run/x\\09");
+        assert_eq!(p("/run/x\\"), b"/run/x\\");
+        assert_eq!(p("/run/\\777"), b"/run/\\777");
+        assert_eq!(p("/run/caf\u{e9}"), "/run/caf\u{e9}".as_bytes());
+    }
 
     fn info(inode: u64, ns_id: u64, parent: Option<u64>) -> SessionInfo {
         SessionInfo {

@@ -2,16 +2,20 @@
 //! Session namespace files (`/proc/PID/ns/agent`): the nsfs ioctls, setns(2), listns(2)
 //! and open_by_handle_at(2).
 
-use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
+use rustix::fs::{Mode, OFlags};
 use serde::Serialize;
 
 use crate::error::{Error, Op, Result};
-use crate::session::{Budget, Counters, SessionId, short_name};
-use crate::uapi::{self, AgentNsBudget, AgentNsCounters, AgentNsInfo};
+use crate::session::{Budget, Counter, Counters, SessionId};
+use crate::uapi::{self, AgentNsBudget, AgentNsCounters, AgentNsInfo, Opcode};
+
+/// The nsfs inode number of the initial session's namespace file (`AGENT_NS_INIT_INO`): what
+/// [`NsFile::inode`] is for it, and `stat /proc/PID/ns/agent` for a process outside sessions.
+pub const INITIAL_INODE: u64 = uapi::AGENT_NS_INIT_INO;
 
 /// What `AGENT_NS_GET_INFO` tells about a session, also after its last task has exited.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -29,9 +33,9 @@ pub struct SessionInfo {
     /// The reaper killed its tasks: it, or a session above it, outlived
     /// `kernel.agent_ns.max_lifetime`.
     pub reaped: bool,
-    /// The limits of its own budget whose action fired since they were set, by counter name
-    /// (`syscalls`, `write_bytes`, `elapsed_ns`, ...), in the counters' order.
-    pub fired: Vec<&'static str>,
+    /// The limits of its own budget whose action fired since they were set, in the counters'
+    /// order (serialized by name: `syscalls`, `write_bytes`, `elapsed_ns`, ...).
+    pub fired: Vec<Counter>,
 }
 
 impl SessionInfo {
@@ -45,11 +49,11 @@ impl SessionInfo {
             acted_above: has(uapi::AGENT_NS_INFO_ACTED_ABOVE),
             reaped: has(uapi::AGENT_NS_INFO_REAPED),
             // Bit N is the limit of the N-th field of `struct agent_ns_counters`.
-            fired: AgentNsCounters::LAYOUT
+            fired: Counter::ALL
                 .iter()
                 .enumerate()
                 .filter(|(n, _)| i.fired & (1 << n) != 0)
-                .map(|(_, f)| short_name(f.name))
+                .map(|(_, &c)| c)
                 .collect(),
         }
     }
@@ -87,29 +91,23 @@ impl NsFile {
     /// that it is an agent session's.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let c = CString::new(path.as_os_str().as_bytes())
-            .map_err(|_| Error::Invalid(format!("{}: NUL in path", path.display())))?;
-        // SAFETY: `c` is a valid C string.
-        let fd = unsafe { libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
-        if fd < 0 {
-            let e = errno();
+        if path.as_os_str().as_bytes().contains(&0) {
+            return Err(Error::Invalid(format!("{}: NUL in path", path.display())));
+        }
+        let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty());
+        let fd = fd.map_err(|e| {
+            let e = e.raw_os_error();
             if e == libc::ENOENT
                 && Path::new("/proc/self/ns").exists()
                 && !Path::new("/proc/self/ns/agent").exists()
                 && !crate::session::supported()
             {
-                return Err(Error::NotSupported);
+                Error::NotSupported
+            } else {
+                Error::sys(Op::OpenNsFile, e, Some(path.display().to_string()))
             }
-            return Err(Error::sys(
-                Op::OpenNsFile,
-                e,
-                Some(path.display().to_string()),
-            ));
-        }
-        // SAFETY: `fd` was just opened and is owned by nobody else.
-        let f = NsFile {
-            fd: unsafe { OwnedFd::from_raw_fd(fd) },
-        };
+        })?;
+        let f = NsFile { fd };
         f.check_type(&path.display().to_string())?;
         Ok(f)
     }
@@ -132,7 +130,9 @@ impl NsFile {
         Ok(())
     }
 
-    fn ioctl(&self, req: u64) -> Result<libc::c_int> {
+    /// An argument-less nsfs ioctl (`_IO`), whose result is an integer or a new descriptor
+    /// (rustix's `NoArg` drops the result).
+    fn ioctl(&self, req: Opcode) -> Result<libc::c_int> {
         // SAFETY: The argument-less nsfs ioctls take no pointer.
         let r = unsafe { libc::ioctl(self.fd.as_raw_fd(), req as _) };
         if r < 0 {
@@ -143,20 +143,17 @@ impl NsFile {
 
     /// The namespace id (`NS_GET_ID`), unique among all namespaces since boot.
     pub fn ns_id(&self) -> Result<u64> {
-        let mut id: u64 = 0;
-        // SAFETY: NS_GET_ID writes one u64 to the pointer.
-        let r = unsafe { libc::ioctl(self.fd.as_raw_fd(), uapi::NS_GET_ID as _, &mut id) };
-        if r < 0 {
-            return Err(Error::last(Op::NsIoctl));
-        }
-        Ok(id)
+        self.read_struct::<u64>(uapi::NS_GET_ID)
     }
 
-    /// Reads a `T` with the extensible `_IOR` ioctl `req`, which is sized for it.
-    fn read_struct<T: Default>(&self, req: u64) -> Result<T> {
+    /// Reads a `T` with the `_IOR` ioctl `req`, which is sized for it.
+    ///
+    /// This is `libc::ioctl` on a zeroed `T`: rustix's `Getter` is as unsafe (an `unsafe fn`
+    /// for which the command and the type must agree) and reads a `MaybeUninit<T>` back.
+    fn read_struct<T: Default>(&self, req: Opcode) -> Result<T> {
         let mut v = T::default();
-        // SAFETY: `req` is an `AGENT_NS_GET_*` command whose size is `size_of::<T>()`: the
-        // kernel writes at most that many bytes to the pointer.
+        // SAFETY: `req` is `NS_GET_ID` or an `AGENT_NS_GET_*` command whose size is
+        // `size_of::<T>()`: the kernel writes at most that many bytes to the pointer.
         let r = unsafe { libc::ioctl(self.fd.as_raw_fd(), req as _, &mut v as *mut T) };
         if r < 0 {
             return Err(Error::last(Op::NsIoctl));
@@ -188,18 +185,14 @@ impl NsFile {
 
     /// The nsfs inode number: what `readlink /proc/PID/ns/agent` shows as `agent:[INUM]`.
     pub fn inode(&self) -> Result<u64> {
-        // SAFETY: An all-zero `stat` is valid; fstat fills it.
-        let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        // SAFETY: `st` is a valid out pointer.
-        if unsafe { libc::fstat(self.fd.as_raw_fd(), &mut st) } != 0 {
-            return Err(Error::last(Op::NsIoctl));
-        }
+        let st = rustix::fs::fstat(&self.fd)
+            .map_err(|e| Error::sys(Op::NsIoctl, e.raw_os_error(), None))?;
         Ok(st.st_ino)
     }
 
     /// Whether this is the initial session.
     pub fn is_initial(&self) -> Result<bool> {
-        Ok(self.inode()? == uapi::AGENT_NS_INIT_INO)
+        Ok(self.inode()? == INITIAL_INODE)
     }
 
     /// The parent session (`NS_GET_PARENT`), or `None` at the top of what the caller may see.
@@ -329,13 +322,23 @@ impl Ancestors {
     }
 }
 
-/// Moves the calling process into the session of namespace file `fd`.
-pub fn enter_fd(fd: BorrowedFd<'_>) -> Result<()> {
-    // SAFETY: setns takes a file descriptor and a namespace type.
+/// `setns(fd, AGENT_NS_TYPE)`: no allocation, no lock, so that a child may call it between
+/// fork and exec.
+///
+/// rustix's setns wrappers take a closed set of namespace types (`LinkNameSpaceType`), without
+/// this one: it would have to be 0 (any type), which lets the kernel enter whatever namespace
+/// `fd` is, or the pidfd flags of `move_into_thread_name_spaces`, which is not what `fd` is.
+pub(crate) fn setns(fd: BorrowedFd<'_>) -> std::io::Result<()> {
+    // SAFETY: setns takes a file descriptor and a namespace type, and no pointer.
     if unsafe { libc::setns(fd.as_raw_fd(), uapi::AGENT_NS_TYPE as libc::c_int) } != 0 {
-        return Err(Error::last(Op::Enter));
+        return Err(std::io::Error::last_os_error());
     }
     Ok(())
+}
+
+/// Moves the calling process into the session of namespace file `fd`.
+pub fn enter_fd(fd: BorrowedFd<'_>) -> Result<()> {
+    setns(fd).map_err(|e| Error::sys(Op::Enter, e.raw_os_error().unwrap_or(0), None))
 }
 
 /// Moves the calling process into the session of process `pid`.

@@ -7,7 +7,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Op, Result};
-use crate::session::{Counters, SessionId};
+use crate::session::{Counter, Counters, SessionId};
 
 /// Which process: a pid or the caller.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,7 +96,9 @@ pub fn parse_counters(text: &str) -> std::result::Result<Counters, String> {
             .parse()
             .map_err(|_| format!("bad value in line {line:?}"))?;
         seen_syscalls |= name == "syscalls";
-        c.set(name, v);
+        if let Ok(counter) = name.parse::<Counter>() {
+            c.set(counter, v);
+        }
     }
     if !seen_syscalls {
         return Err("no syscalls line".into());

@@ -3,8 +3,7 @@
 //! `security.agent_intent` extended attributes the kernel's `agentns` LSM sets when a task in
 //! a session creates it.
 
-use std::ffi::CString;
-use std::io;
+use std::ffi::CStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -25,36 +24,25 @@ pub struct Label {
 
 /// Reads one xattr of `path` without following a final symlink: `Ok(None)` when it is not set
 /// or the file system has no xattrs.
-fn get(path: &Path, c: &CString, name: &str) -> Result<Option<Vec<u8>>> {
-    let cname = CString::new(name).expect("xattr names have no NUL");
+fn get(path: &Path, c: &CStr, name: &str) -> Result<Option<Vec<u8>>> {
     let mut buf = vec![0u8; 256];
-    // SAFETY: `c` and `cname` are C strings and `buf` has room for `buf.len()` bytes.
-    let n = unsafe {
-        libc::lgetxattr(
-            c.as_ptr(),
-            cname.as_ptr(),
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-        )
-    };
-    if n < 0 {
-        let e = io::Error::last_os_error();
-        return match e.raw_os_error() {
-            Some(libc::ENODATA) | Some(libc::EOPNOTSUPP) => Ok(None),
-            _ => Err(Error::Io {
-                path: path.to_path_buf(),
-                source: e,
-            }),
-        };
+    match rustix::fs::lgetxattr(c, name, &mut buf[..]) {
+        Ok(n) => {
+            buf.truncate(n);
+            Ok(Some(buf))
+        }
+        Err(e) if matches!(e.raw_os_error(), libc::ENODATA | libc::EOPNOTSUPP) => Ok(None),
+        Err(e) => Err(Error::Io {
+            path: path.to_path_buf(),
+            source: e.into(),
+        }),
     }
-    buf.truncate(n as usize);
-    Ok(Some(buf))
 }
 
 /// Reads the label of `path` (of a symlink itself, not its target): `Ok(None)` for a file no
 /// task in a session created, or one on a file system without security xattrs.
 pub fn label(path: &Path) -> Result<Option<Label>> {
-    let c = CString::new(path.as_os_str().as_bytes())
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
         .map_err(|_| Error::Invalid(format!("{}: NUL in path", path.display())))?;
     let Some(id) = get(path, &c, uapi::XATTR_NAME_AGENT_SESSION)? else {
         return Ok(None);

@@ -2,8 +2,13 @@
 //! The uapi of agent namespaces, generated at build time from
 //! `include/uapi/linux/agent_namespaces.h` (see `build.rs`), plus the few nsfs and syscall
 //! numbers the library needs from `<linux/nsfs.h>` and `<linux/fcntl.h>`.
+//!
+//! Private to the library: its public types ([`Counters`](crate::Counters),
+//! [`Budget`](crate::Budget), [`SessionInfo`](crate::nsfs::SessionInfo), ...) are its own and
+//! convert from and to these structures inside it. The whole header is generated, so not every
+//! constant is used.
 
-#![allow(missing_docs)]
+#![allow(missing_docs, dead_code)]
 
 /// Where a structure's field lies, as the header declares it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,63 +28,30 @@ include!(concat!(env!("OUT_DIR"), "/uapi_generated.rs"));
 /// Path of the header the constants were generated from (for the layout test).
 pub const HEADER_PATH: &str = env!("AGENTNS_UAPI_HEADER_PATH");
 
-/// The `_IOC()` encoding of the target architecture (`<asm/ioctl.h>`): the size field's width
-/// and the direction values. Alpha, MIPS, PowerPC and SPARC have a 13-bit size and a 3-bit
-/// direction in which "none" is 1; every other Rust target follows `<asm-generic/ioctl.h>`
-/// (PA-RISC, which swaps read and write, is not a Rust target).
-#[cfg(any(
-    target_arch = "mips",
-    target_arch = "mips64",
-    target_arch = "powerpc",
-    target_arch = "powerpc64",
-    target_arch = "sparc",
-    target_arch = "sparc64",
-))]
-mod ioc_arch {
-    pub const SIZEBITS: u64 = 13;
-    pub const NONE: u64 = 1;
-    pub const READ: u64 = 2;
-}
-#[cfg(not(any(
-    target_arch = "mips",
-    target_arch = "mips64",
-    target_arch = "powerpc",
-    target_arch = "powerpc64",
-    target_arch = "sparc",
-    target_arch = "sparc64",
-)))]
-mod ioc_arch {
-    pub const SIZEBITS: u64 = 14;
-    pub const NONE: u64 = 0;
-    pub const READ: u64 = 2;
+/// An ioctl command number, as the target's `ioctl(2)` takes it.
+pub type Opcode = rustix::ioctl::Opcode;
+
+/// `_IO(NSIO, nr)`, encoded for the target architecture by rustix (`<asm/ioctl.h>`: Alpha,
+/// MIPS, PowerPC and SPARC have a 13-bit size and a 3-bit direction in which "none" is 1).
+pub const fn io(nr: u8) -> Opcode {
+    rustix::ioctl::opcode::none(NSIO, nr)
 }
 
-/// `_IOC(dir, type, nr, size)`: the number in bits 0-7, the type in 8-15, the size from bit 16
-/// and the direction above it.
-const fn ioc(dir: u64, ty: u64, nr: u64, size: usize) -> u64 {
-    (dir << (16 + ioc_arch::SIZEBITS)) | ((size as u64) << 16) | (ty << 8) | nr
-}
-
-/// `_IO(type, nr)`.
-pub const fn io(ty: u64, nr: u64) -> u64 {
-    ioc(ioc_arch::NONE, ty, nr, 0)
-}
-
-/// `_IOR(type, nr, T)` for a `T` of `size` bytes.
-pub const fn ior(ty: u64, nr: u64, size: usize) -> u64 {
-    ioc(ioc_arch::READ, ty, nr, size)
+/// `_IOR(NSIO, nr, T)`, encoded for the target architecture by rustix.
+pub const fn ior<T>(nr: u8) -> Opcode {
+    rustix::ioctl::opcode::read::<T>(NSIO, nr)
 }
 
 /// `NSIO` of `<linux/nsfs.h>`.
-pub const NSIO: u64 = 0xb7;
+pub const NSIO: u8 = 0xb7;
 /// `NS_GET_USERNS`: `_IO(NSIO, 0x1)`.
-pub const NS_GET_USERNS: u64 = io(NSIO, 0x1);
+pub const NS_GET_USERNS: Opcode = io(0x1);
 /// `NS_GET_PARENT`: `_IO(NSIO, 0x2)`.
-pub const NS_GET_PARENT: u64 = io(NSIO, 0x2);
+pub const NS_GET_PARENT: Opcode = io(0x2);
 /// `NS_GET_NSTYPE`: `_IO(NSIO, 0x3)`.
-pub const NS_GET_NSTYPE: u64 = io(NSIO, 0x3);
+pub const NS_GET_NSTYPE: Opcode = io(0x3);
 /// `NS_GET_ID`: `_IOR(NSIO, 13, __u64)`.
-pub const NS_GET_ID: u64 = ior(NSIO, 13, 8);
+pub const NS_GET_ID: Opcode = ior::<u64>(13);
 /// `AGENT_NS_INIT_ID` of `<linux/nsfs.h>`: the initial session's namespace id.
 pub const AGENT_NS_INIT_ID: u64 = 9;
 /// `AGENT_NS_INIT_INO` of `<linux/nsfs.h>`: the initial session's nsfs inode number.
@@ -304,5 +276,113 @@ mod tests {
         let w = generate(&h).expect("an appended field is compatible");
         assert_eq!(w.len(), 1);
         assert!(w[0].contains("mmap_count"));
+    }
+
+    /// Checks the generated uapi against what a C compiler makes of the header: every
+    /// constant's value, every field's offset and size, and each structure's size. Skipped
+    /// (with a message) where no C compiler is installed.
+    mod layout {
+        use super::super::{self as uapi, AgentNsBudget, AgentNsCounters, FieldLayout};
+        use std::process::Command;
+
+        fn c_program() -> String {
+            let mut p = format!(
+                "#include <stdio.h>\n#include <stddef.h>\n#include \"{}\"\nint main(void)\n{{\n",
+                uapi::HEADER_PATH
+            );
+            for (name, _) in uapi::DEFINES {
+                p += &format!(
+                    "\tprintf(\"define {name} %llu\\n\", (unsigned long long)({name}));\n"
+                );
+            }
+            let structs: [(&str, &[FieldLayout]); 2] = [
+                (AgentNsCounters::C_NAME, AgentNsCounters::LAYOUT),
+                (AgentNsBudget::C_NAME, AgentNsBudget::LAYOUT),
+            ];
+            for (s, layout) in structs {
+                p += &format!("\tprintf(\"sizeof {s} %zu\\n\", sizeof(struct {s}));\n");
+                for f in layout {
+                    p += &format!(
+                        "\tprintf(\"field {s}.{0} %zu %zu\\n\", offsetof(struct {s}, {0}), \
+                         sizeof(((struct {s} *)0)->{0}));\n",
+                        f.name
+                    );
+                }
+            }
+            p + "\treturn 0;\n}\n"
+        }
+
+        fn expected() -> String {
+            let mut e = String::new();
+            for (name, v) in uapi::DEFINES {
+                e += &format!("define {name} {v}\n");
+            }
+            let structs: [(&str, &[FieldLayout], usize); 2] = [
+                (
+                    AgentNsCounters::C_NAME,
+                    AgentNsCounters::LAYOUT,
+                    std::mem::size_of::<AgentNsCounters>(),
+                ),
+                (
+                    AgentNsBudget::C_NAME,
+                    AgentNsBudget::LAYOUT,
+                    std::mem::size_of::<AgentNsBudget>(),
+                ),
+            ];
+            for (s, layout, size) in structs {
+                e += &format!("sizeof {s} {size}\n");
+                for f in layout {
+                    e += &format!("field {s}.{} {} {}\n", f.name, f.offset, f.size);
+                }
+            }
+            e
+        }
+
+        #[test]
+        fn layout_matches_the_c_compiler() {
+            let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+            let dir = std::env::temp_dir().join(format!("agentns-layout-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let src = dir.join("layout.c");
+            let bin = dir.join("layout");
+            std::fs::write(&src, c_program()).unwrap();
+            let out = match Command::new(&cc).arg("-o").arg(&bin).arg(&src).output() {
+                Ok(o) => o,
+                Err(e) => {
+                    eprintln!("SKIP: no C compiler ({cc}: {e})");
+                    return;
+                }
+            };
+            assert!(
+                out.status.success(),
+                "{cc} failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let run = Command::new(&bin).output().unwrap();
+            assert!(run.status.success());
+            let got = String::from_utf8(run.stdout).unwrap();
+            let _ = std::fs::remove_dir_all(&dir);
+            assert_eq!(got, expected());
+        }
+
+        #[test]
+        fn rust_layout_matches_generated_table() {
+            for f in AgentNsCounters::LAYOUT {
+                assert_eq!(f.size, 8, "{}", f.name);
+            }
+            let last = AgentNsBudget::LAYOUT.last().unwrap();
+            assert_eq!(
+                last.offset + last.size,
+                std::mem::size_of::<AgentNsBudget>()
+            );
+            assert_eq!(
+                *AgentNsBudget::SIZE_VERSIONS.last().unwrap(),
+                std::mem::size_of::<AgentNsBudget>()
+            );
+            assert_eq!(
+                *AgentNsCounters::SIZE_VERSIONS.last().unwrap(),
+                std::mem::size_of::<AgentNsCounters>()
+            );
+        }
     }
 }

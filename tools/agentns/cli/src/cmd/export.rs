@@ -16,7 +16,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use agentns::listing::{SessionInfo, Snapshot};
-use agentns::{Budget, Counters, SessionId, select};
+use agentns::{Budget, Counter, Counters, SessionId, select};
 
 use super::Result;
 use crate::cli::ExportArgs;
@@ -25,37 +25,37 @@ use crate::cli::ExportArgs;
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// The counters exported as `agentns_session_<NAME>_total`, with their help texts.
-const COUNTERS: &[(&str, &str)] = &[
+const COUNTERS: &[(Counter, &str)] = &[
     (
-        "syscalls",
+        Counter::Syscalls,
         "System calls entered (and io_uring submissions) by the session and the sessions below it.",
     ),
     (
-        "openat",
+        Counter::Openat,
         "Files opened by the session and the sessions below it.",
     ),
     (
-        "write_bytes",
+        Counter::WriteBytes,
         "Bytes written, through any interface, by the session and the sessions below it.",
     ),
     (
-        "read_bytes",
+        Counter::ReadBytes,
         "Bytes read, through any interface, by the session and the sessions below it.",
     ),
     (
-        "connect",
+        Counter::Connect,
         "Connects by the session and the sessions below it.",
     ),
     (
-        "unlink",
+        Counter::Unlink,
         "Files removed by the session and the sessions below it.",
     ),
     (
-        "fork",
+        Counter::Fork,
         "Tasks (processes and threads) created by the session and the sessions below it.",
     ),
     (
-        "exec",
+        Counter::Exec,
         "Programs executed by the session and the sessions below it.",
     ),
 ];
@@ -218,16 +218,14 @@ pub fn render(scrape: &Scrape) -> String {
         "Time since the session was created (CLOCK_BOOTTIME).",
     );
     each(&mut w, "agentns_session_age_seconds", &|s| {
-        s.counters.and_then(|c| c.get("elapsed_ns")).map(seconds)
+        s.counters.map(|c| c.get(Counter::ElapsedNs)).map(seconds)
     });
 
-    for (counter, help) in COUNTERS {
-        let name = format!("agentns_session_{counter}_total");
+    for &(counter, help) in COUNTERS {
+        let name = format!("agentns_session_{}_total", counter.name());
         w.family(&name, "counter", help);
         each(&mut w, &name, &|s| {
-            s.counters
-                .and_then(|c| c.get(counter))
-                .map(|v| v.to_string())
+            s.counters.map(|c| c.get(counter).to_string())
         });
     }
 
@@ -243,10 +241,10 @@ pub fn render(scrape: &Scrape) -> String {
             if v == 0 {
                 continue;
             }
-            let (label, value) = if name == "elapsed_ns" {
+            let (label, value) = if name == Counter::ElapsedNs {
                 (AGE_LIMIT, seconds(v))
             } else {
-                (name, v.to_string())
+                (name.name(), v.to_string())
             };
             w.sample(
                 "agentns_session_limit",
@@ -682,14 +680,14 @@ mod tests {
 
     fn scrape() -> Scrape {
         let mut c = Counters::default();
-        for (i, (name, _)) in COUNTERS.iter().enumerate() {
-            c.set(name, 100 + i as u64);
+        for (i, (counter, _)) in COUNTERS.iter().enumerate() {
+            c.set(*counter, 100 + i as u64);
         }
-        c.set("elapsed_ns", 1_500_000_000);
+        c.set(Counter::ElapsedNs, 1_500_000_000);
         let mut b = Budget::new();
-        b.set_limit("syscalls", 1_000_000).unwrap();
-        b.set_limit("elapsed_ns", 30_000_000_000).unwrap();
-        b.set_limit("write_bytes", 4096).unwrap();
+        b.set_limit(Counter::Syscalls, 1_000_000);
+        b.set_limit(Counter::ElapsedNs, 30_000_000_000);
+        b.set_limit(Counter::WriteBytes, 4096);
         Scrape {
             samples: vec![
                 Sample {
@@ -877,7 +875,7 @@ mod tests {
 
     #[test]
     fn at_most_max_sessions_the_shallowest_and_oldest() {
-        let init = agentns::uapi::AGENT_NS_INIT_INO;
+        let init = agentns::nsfs::INITIAL_INODE;
         let mut sessions = BTreeMap::new();
         let mut initial = info(init, 0, Some(0), 9, &[1]);
         initial.id = Some(SessionId::INITIAL);

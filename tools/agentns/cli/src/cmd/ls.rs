@@ -8,7 +8,7 @@ use std::time::Instant;
 use agentns::listing::{SessionInfo, Snapshot, Sources, TreeNode};
 use agentns::procfs::{self, Pid};
 use agentns::units::{format_count, format_duration_ns, format_size};
-use agentns::{Counters, SessionId, session};
+use agentns::{Counter, Counters, SessionId, session};
 use serde::Serialize;
 
 use super::Result;
@@ -184,11 +184,11 @@ fn rows(
         .filter(|s| !s.initial)
         .filter_map(|s| {
             let c = s.counters?;
-            let now = c.get("syscalls").unwrap_or(0);
+            let now = c.get(Counter::Syscalls);
             let rate = match prev.get(&s.inode) {
                 Some(before) if elapsed_s > 0.0 => now.wrapping_sub(*before) as f64 / elapsed_s,
                 _ => {
-                    let age = c.get("elapsed_ns").unwrap_or(0) as f64 / 1e9;
+                    let age = c.get(Counter::ElapsedNs) as f64 / 1e9;
                     if age > 0.0 { now as f64 / age } else { 0.0 }
                 }
             };
@@ -215,19 +215,18 @@ fn sort_rows(rows: &mut [Row], key: TopSort) {
         }
     }
     rows.sort_by(|a, b| {
-        let counter = |r: &Row, name: &str| r.counters.get(name).unwrap_or(0);
-        let by = |name: &str| counter(b, name).cmp(&counter(a, name));
+        let by = |c: Counter| b.counters.get(c).cmp(&a.counters.get(c));
         match key {
             TopSort::Rate => b.syscall_rate.total_cmp(&a.syscall_rate),
-            TopSort::Syscalls => by("syscalls"),
-            TopSort::Opens => by("openat"),
-            TopSort::Wbytes => by("write_bytes"),
-            TopSort::Rbytes => by("read_bytes"),
-            TopSort::Connects => by("connect"),
-            TopSort::Unlinks => by("unlink"),
-            TopSort::Forks => by("fork"),
-            TopSort::Execs => by("exec"),
-            TopSort::Age => by("elapsed_ns"),
+            TopSort::Syscalls => by(Counter::Syscalls),
+            TopSort::Opens => by(Counter::Openat),
+            TopSort::Wbytes => by(Counter::WriteBytes),
+            TopSort::Rbytes => by(Counter::ReadBytes),
+            TopSort::Connects => by(Counter::Connect),
+            TopSort::Unlinks => by(Counter::Unlink),
+            TopSort::Forks => by(Counter::Fork),
+            TopSort::Execs => by(Counter::Exec),
+            TopSort::Age => by(Counter::ElapsedNs),
             TopSort::Nprocs => b.processes.cmp(&a.processes),
             // Ids in the order of their hexadecimal form, which is their bytes' order.
             TopSort::Session => none_last(a.id, b.id),
@@ -292,19 +291,19 @@ const TOP_COLUMNS: [(&str, bool, TopSort, Option<u8>); 13] = [
 const TOP_INTENT_ROOM: usize = 20;
 
 fn top_cells(r: &Row, full_id: bool) -> Vec<String> {
-    let g = |k: &str| r.counters.get(k).unwrap_or(0);
+    let g = |c: Counter| r.counters.get(c);
     vec![
         format!("{:.0}", r.syscall_rate),
-        format_count(g("syscalls")),
-        format_count(g("openat")),
-        format_size(g("write_bytes")),
-        format_size(g("read_bytes")),
-        format_count(g("connect")),
-        format_count(g("unlink")),
-        format_count(g("fork")),
-        format_count(g("exec")),
+        format_count(g(Counter::Syscalls)),
+        format_count(g(Counter::Openat)),
+        format_size(g(Counter::WriteBytes)),
+        format_size(g(Counter::ReadBytes)),
+        format_count(g(Counter::Connect)),
+        format_count(g(Counter::Unlink)),
+        format_count(g(Counter::Fork)),
+        format_count(g(Counter::Exec)),
         r.processes.to_string(),
-        format_duration_ns(g("elapsed_ns")),
+        format_duration_ns(g(Counter::ElapsedNs)),
         r.id.map_or_else(
             || format!("agent:[{}]", r.inode),
             |i| format::session_id(&i, full_id),
@@ -398,7 +397,7 @@ pub fn top(a: TopArgs) -> Result {
         prev = snap
             .sessions
             .values()
-            .filter_map(|s| Some((s.inode, s.counters?.get("syscalls")?)))
+            .filter_map(|s| Some((s.inode, s.counters?.get(Counter::Syscalls))))
             .collect();
         last = now;
         let mut out = std::io::stdout().lock();
@@ -433,8 +432,8 @@ mod tests {
 
     fn info(inode: u64, syscalls: u64, elapsed_ns: u64) -> SessionInfo {
         let mut c = Counters::default();
-        c.set("syscalls", syscalls);
-        c.set("elapsed_ns", elapsed_ns);
+        c.set(Counter::Syscalls, syscalls);
+        c.set(Counter::ElapsedNs, elapsed_ns);
         SessionInfo {
             id: Some(SessionId([inode as u8; 16])),
             inode,
@@ -527,7 +526,7 @@ mod tests {
             [(1, 5, 3, Some("b")), (2, 50, 1, None), (3, 7, 2, Some("a"))]
         {
             let mut s = info(ino, 10 * ino, 1_000_000_000 * ino);
-            s.counters.as_mut().unwrap().set("openat", opens);
+            s.counters.as_mut().unwrap().set(Counter::Openat, opens);
             s.pids = (0..procs).collect();
             s.intent = intent.map(str::to_string);
             m.insert(ino, s);

@@ -7,7 +7,7 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use agentns::nsfs::SessionInfo;
-use agentns::{Budget, Counters, NsFile, SessionId, session};
+use agentns::{Budget, Counter, Counters, NsFile, SessionId, session};
 use serde::Serialize;
 
 use super::Result;
@@ -31,7 +31,7 @@ pub fn run(a: RunArgs) -> Result {
     if let Some(t) = &a.intent {
         session::check_intent(t)?;
     }
-    let budget = a.budget.to_budget()?;
+    let budget = a.budget.to_budget();
     if a.no_new_privs {
         session::set_no_new_privs()?;
     }
@@ -85,7 +85,7 @@ struct Report<'a> {
     /// Why the command ended.
     ended_by: EndedBy,
     /// The limits whose action fired (each fired once: a log or deny limit too).
-    fired: Vec<&'static str>,
+    fired: Vec<Counter>,
     /// Signals agentns passed on to the command.
     forwarded: Vec<i32>,
     budget: Option<&'a Budget>,
@@ -297,7 +297,8 @@ fn human(r: &Report<'_>) -> String {
         ),
         None => format!(": exit status {}\n", r.exit_code),
     };
-    let fired = r.fired.join(", ");
+    let fired: Vec<&str> = r.fired.iter().map(|c| c.name()).collect();
+    let fired = fired.join(", ");
     let why = match r.ended_by {
         EndedBy::Exit => None,
         EndedBy::Budget => Some(format!("its budget's action (limits reached: {fired})")),
@@ -329,12 +330,11 @@ mod tests {
     use agentns::Action;
 
     fn sample() -> (Budget, Counters) {
-        let mut b = Budget::new();
-        b.set_limit("syscalls", 100).unwrap();
-        b.set_action(Action::Kill);
+        let b = Budget::new()
+            .with_limit(Counter::Syscalls, 100)
+            .with_action(Action::Kill);
         let mut c = Counters::default();
-        c.set("syscalls", 101);
-        c.set("exec", 1);
+        c.set(Counter::Syscalls, 101).set(Counter::Exec, 1);
         (b, c)
     }
 
@@ -389,7 +389,7 @@ mod tests {
             signal: Some(9),
             signal_name: Some("Killed".into()),
             ended_by: EndedBy::Budget,
-            fired: vec!["syscalls"],
+            fired: vec![Counter::Syscalls],
             forwarded: vec![],
             budget: Some(&b),
             counters: Some(c),

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use agentns::procfs::{self, Pid};
-use agentns::{Budget, Counters, NsFile, SessionId, session};
+use agentns::{Budget, Counter, Counters, NsFile, SessionId, session};
 use serde::Serialize;
 
 use super::Result;
@@ -24,7 +24,7 @@ struct Ancestor {
 #[derive(Serialize, Debug, Default)]
 struct State {
     /// The limits of its own budget whose action fired.
-    fired: Vec<&'static str>,
+    fired: Vec<Counter>,
     /// A SIGTERM or SIGKILL action of its own budget fired: its tasks are being signalled.
     budget_acted: bool,
     /// ... of the budget of a session above it.
@@ -149,7 +149,7 @@ fn collect(pid: Option<i32>) -> agentns::Result<Shown> {
                     parents_hidden = !anc.complete;
                     for a in anc.chain {
                         let ino = a.inode().unwrap_or(0);
-                        let id = if ino == agentns::uapi::AGENT_NS_INIT_INO {
+                        let id = if ino == agentns::nsfs::INITIAL_INODE {
                             Some(SessionId::INITIAL)
                         } else {
                             // A session without a process is read through its file.
@@ -262,7 +262,8 @@ fn human(s: &Shown) -> String {
             o += "state        the budget of a session above it fired its action\n";
         }
         if !st.fired.is_empty() {
-            o += &format!("reached      {}\n", st.fired.join(", "));
+            let fired: Vec<&str> = st.fired.iter().map(|c| c.name()).collect();
+            o += &format!("reached      {}\n", fired.join(", "));
         }
     }
     if let Some(c) = &s.counters {
@@ -294,7 +295,7 @@ mod tests {
     #[test]
     fn human_and_json() {
         let mut c = Counters::default();
-        c.set("syscalls", 5);
+        c.set(Counter::Syscalls, 5);
         let s = Shown {
             pid: 42,
             comm: "sh".into(),
@@ -321,7 +322,7 @@ mod tests {
             counters: Some(c),
             budget: None,
             state: Some(State {
-                fired: vec!["syscalls"],
+                fired: vec![Counter::Syscalls],
                 reaped: true,
                 ..State::default()
             }),

@@ -5,9 +5,7 @@ use std::collections::BTreeMap;
 use std::io::ErrorKind;
 use std::path::Path;
 
-use agentns::session::{self, short_name};
-use agentns::uapi::{AgentNsBudget, AgentNsCounters, FieldLayout, pr};
-use agentns::{nsfs, procfs};
+use agentns::{Budget, Counter, Counters, nsfs, procfs, session};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -105,12 +103,12 @@ impl StructVersion {
     }
 }
 
-/// The fields (by counter name) of the version of `layout` that is `size` bytes.
-fn fields_of(layout: &[FieldLayout], size: usize) -> Vec<&'static str> {
-    layout
+/// The names of the counters of `struct agent_ns_counters` version `version` and below.
+fn counters_of(version: usize) -> Vec<&'static str> {
+    Counter::ALL
         .iter()
-        .filter(|f| f.offset + f.size <= size)
-        .map(|f| short_name(f.name))
+        .filter(|c| c.version() <= version)
+        .map(|c| c.name())
         .collect()
 }
 
@@ -118,64 +116,21 @@ fn fields_of(layout: &[FieldLayout], size: usize) -> Vec<&'static str> {
 /// kernel's `struct agent_ns_counters` fields: the newest version whose every field is there.
 /// (`PR_GET_AGENT_COUNTERS` cannot tell: it zero-fills past the kernel's structure.)
 fn counters_version(kernel: &[&str]) -> Option<StructVersion> {
-    let sizes = AgentNsCounters::SIZE_VERSIONS;
-    let (version, size) = sizes
-        .iter()
-        .enumerate()
+    let sizes = Counters::SIZE_VERSIONS;
+    let version = (0..sizes.len())
         .rev()
-        .find(|(_, size)| {
-            fields_of(AgentNsCounters::LAYOUT, **size)
-                .iter()
-                .all(|f| kernel.contains(f))
-        })
-        .map(|(v, s)| (v, *s))?;
-    let known = fields_of(AgentNsCounters::LAYOUT, usize::MAX);
+        .find(|v| counters_of(*v).iter().all(|f| kernel.contains(f)))?;
     Some(StructVersion {
         version,
-        size,
-        newer: kernel.iter().any(|k| !known.contains(k)),
+        size: sizes[version],
+        newer: kernel.iter().any(|k| k.parse::<Counter>().is_err()),
     })
 }
 
-/// Asks `PR_SET_AGENT_BUDGET_LIMITS` whether the kernel's `struct agent_ns_budget` has at
-/// least `size` bytes, without setting anything: the structure has a byte that is not zero at
-/// its end, an unknown action and a non-zero `reserved`. The kernel reads the structure first
-/// and answers `E2BIG` when a byte past its own structure is not zero; a structure it reads
-/// whole fails with `EINVAL` for the action before anything is stored. Returns the errno.
-fn budget_probe(size: usize) -> i32 {
-    let field = |name: &str| {
-        AgentNsBudget::LAYOUT
-            .iter()
-            .find(|f| f.name == name)
-            .expect("the header has it")
-    };
-    let mut buf = vec![0u8; size];
-    let action = field("action");
-    buf[action.offset..action.offset + action.size].fill(0xff);
-    let reserved = field("reserved");
-    buf[reserved.offset] = 1;
-    buf[size - 1] = 1;
-    // SAFETY: `buf` is `size` bytes long, and the kernel reads no more than the size given.
-    let r = unsafe {
-        libc::prctl(
-            pr::SET_BUDGET_LIMITS,
-            buf.as_ptr() as libc::c_ulong,
-            size as libc::c_ulong,
-            0 as libc::c_ulong,
-            0 as libc::c_ulong,
-        )
-    };
-    if r == 0 {
-        0
-    } else {
-        std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
-    }
-}
-
-/// The budget version from [`budget_probe`]s (`probe(size)` is the errno): the newest
-/// version whose size the kernel reads whole, and whether it reads 8 bytes more.
+/// The budget version from [`session::probe_budget_size`]s (`probe(size)` is the errno): the
+/// newest version whose size the kernel reads whole, and whether it reads 8 bytes more.
 fn budget_version(probe: impl Fn(usize) -> i32) -> Option<StructVersion> {
-    let sizes = AgentNsBudget::SIZE_VERSIONS;
+    let sizes = Budget::SIZE_VERSIONS;
     // EINVAL: read whole, refused for the action; E2BIG: longer than the kernel's.
     let takes = |size: usize| probe(size) == libc::EINVAL;
     // Version 0 is what every kernel with the feature takes; a probe of it only checks that
@@ -340,7 +295,7 @@ fn collect() -> Status {
             }),
         abi: supported.then(|| Abi {
             counters,
-            budget: budget_version(budget_probe),
+            budget: budget_version(session::probe_budget_size),
         }),
     }
 }
@@ -545,16 +500,6 @@ mod tests {
     }
 
     #[test]
-    fn probe_buffer_is_refused_and_sets_nothing() {
-        // On any kernel: the unknown action makes a kernel with the feature refuse it
-        // (EINVAL or E2BIG), a kernel without it refuses the option (EINVAL).
-        for size in AgentNsBudget::SIZE_VERSIONS {
-            let e = budget_probe(*size);
-            assert!(e == libc::EINVAL || e == libc::E2BIG, "{size}: {e}");
-        }
-    }
-
-    #[test]
     fn reaper() {
         assert_eq!(
             reaper_text(Some(0), Some(60), true),
@@ -608,7 +553,7 @@ mod tests {
                 initial: true,
             }),
             abi: Some(Abi {
-                counters: counters_version(&fields_of(AgentNsCounters::LAYOUT, usize::MAX)),
+                counters: counters_version(&counters_of(usize::MAX)),
                 budget: budget_version(kernel(80)),
             }),
         }
