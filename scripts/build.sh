@@ -4,7 +4,8 @@
 #
 #   AGENT_NS=n      build with CONFIG_AGENT_NS off
 #   KCONFIG=FILE    start from a full configuration (a distro's) instead of
-#                   tinyconfig + scripts/vm.config; scripts/distro.config
+#                   tinyconfig + scripts/vm.config + scripts/system.config;
+#                   scripts/distro.config
 #                   is merged on top of it
 #   DEBUG=1         the debug guest: scripts/debug.config on top (KASAN,
 #                   lockdep, kmemleak, UBSAN, ...), in its own $BUILD
@@ -38,7 +39,11 @@ if [ -n "${KCONFIG:-}" ]; then
 	required=("$frag")
 else
 	"${KMAKE[@]}" -s O="$CFG" tinyconfig >/dev/null
-	set -- "$AGENTNS_ROOT/scripts/vm.config" "$frag"
+	set -- "$AGENTNS_ROOT/scripts/vm.config"
+	# The guest kernel also boots a Debian system (scripts/system.sh);
+	# the debug kernel only runs the kselftests, and builds without it.
+	[ -n "$DEBUG" ] || set -- "$@" "$AGENTNS_ROOT/scripts/system.config"
+	set -- "$@" "$frag"
 	required=("$@")
 fi
 (cd "$CFG" && KCONFIG_CONFIG=.config "$TREE/scripts/kconfig/merge_config.sh" -m .config "$@" >/dev/null)
