@@ -173,6 +173,17 @@ else
 	tail -n 20 "$RESULTS/package.log"
 fi
 
+# linux-wintermute as a Debian system's kernel (make system): the packages
+# just built, installed with dpkg in a Debian image and booted with
+# systemd, then rolled back to Debian's kernel.
+stage "check: Debian system with the packaged kernel (make system)"
+SYSTEM_DEBS=$CACHE/packages/$KVER bash "$AGENTNS_ROOT/scripts/system.sh" \
+	>"$RESULTS/system.out" 2>"$RESULTS/system.log" || true
+grep -E '^(not )?ok - system: ' "$RESULTS/system.out" >>"$TAP" || true
+grep -q '^ok - system: ' "$RESULTS/system.out" ||
+	record "system: make system builds and boots the image" fail "see $RESULTS/system.log"
+grep '^not ok' "$RESULTS/system.out" && tail -n 20 "$RESULTS/system.log" || true
+
 # The feature off from boot, by the kernel parameter or by the sysctl on
 # the command line: the kernel comes up with it inert.  Only agent_ns=off
 # refuses to be turned back on.

@@ -7,7 +7,7 @@
 PKGS=(rustc-web rust-web-src rust-web-clippy clang-19 lld-19 llvm-19 libclang-19-dev
       qemu-system-x86 busybox-static flex bison libelf-dev libssl-dev bc cpio
       gcc libc6-dev make python3 perl kmod dpkg-dev debhelper rsync gnuplot-nox
-      file libcap-dev attr)
+      file libcap-dev attr mmdebstrap e2fsprogs)
 
 missing=()
 for p in "${PKGS[@]}"; do
