@@ -35,9 +35,9 @@ class RustLibrary(unittest.TestCase):
 
     def test_counter_names(self):
         # The Rust test that pins the short names, in the structure's order.
-        m = re.search(r"fn short_names_match_proc_and_trace\(\).*?assert_eq!\(\s*names,\s*\[(.*?)\]",
+        m = re.search(r"fn counters_are_the_headers_fields_in_order\(\).*?assert_eq!\(\s*names,\s*\[(.*?)\]",
                       self.session_rs, re.S)
-        self.assertIsNotNone(m, "session.rs has no short_names_match_proc_and_trace test")
+        self.assertIsNotNone(m, "session.rs has no counters_are_the_headers_fields_in_order test")
         names = re.findall(r'"(\w+)"', m.group(1))
         self.assertEqual(names, [n for n, _ in abi.COUNTER_FIELDS])
         self.assertEqual(list(Counters().as_dict()), names)
