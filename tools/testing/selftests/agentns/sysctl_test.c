@@ -812,10 +812,22 @@ TEST_F(inert, reaper_kills_nothing_while_disabled)
 }
 
 /*
+ * How soon an overdue budget must act once enabled=1 is written: 200 ms,
+ * plus twice what that write took.  The write switches static keys, which
+ * patches kernel text on every cpu; when it alone takes tens of
+ * milliseconds (the debug kernel under TCG: 77 ms seen), the work that
+ * kills runs as slowly.
+ */
+static unsigned long long prompt_ms(unsigned long long write_ms)
+{
+	return 200 + 2 * write_ms;
+}
+
+/*
  * A 300 ms SIGKILL elapsed-time budget, armed while enabled: disabled
  * before its deadline, it does not act (the agent is alive 1 s after the
- * deadline); enabled again, the overdue budget acts at once, within
- * 200 ms of the write.  The disabling write must land before the
+ * deadline); enabled again, the overdue budget acts at once
+ * (prompt_ms()).  The disabling write must land before the
  * deadline: a try where it did not (a slow guest) is logged and redone,
  * three tries at most.
  */
@@ -854,15 +866,15 @@ TEST_F(inert, elapsed_budget_waits_while_disabled)
 	EXPECT_TRUE(WIFSIGNALED(status));
 	EXPECT_EQ(SIGKILL, WTERMSIG(status));
 	TH_LOG("killed %llu ms after enabled=1 (the write took %llu ms)", t1 - t0, t0 - w0);
-	EXPECT_LE(t1 - t0, 200);
+	EXPECT_LE(t1 - t0, prompt_ms(t0 - w0));
 }
 
 /*
  * Budgets set while disabled do not act either: one whose deadline comes
  * 300 ms after it is set, and one the session had already passed when it
  * was set (which would act at once).  1 s after the later deadline both
- * agents are alive; enabled again, both overdue budgets act within 200 ms
- * of the write.
+ * agents are alive; enabled again, both overdue budgets act promptly
+ * (prompt_ms()).
  */
 TEST_F(inert, elapsed_budget_set_while_disabled_waits)
 {
@@ -898,7 +910,7 @@ TEST_F(inert, elapsed_budget_set_while_disabled_waits)
 		EXPECT_EQ(SIGKILL, WTERMSIG(status[i]));
 		TH_LOG("agent %d killed %llu ms after enabled=1 (the write took %llu ms)",
 		       i, t1[i] - t0, t0 - w0);
-		EXPECT_LE(t1[i] - t0, 200);
+		EXPECT_LE(t1[i] - t0, prompt_ms(t0 - w0));
 	}
 }
 
