@@ -7,6 +7,8 @@
 #
 # OUTDIR/agentns                 the static x86_64 binary (runs in the busybox guest)
 # OUTDIR/selftests/cli_test.sh   tools/agentns/tests/guest_cli_test.sh, TAP output
+# OUTDIR/agentns-lib-test        the library's unit tests (libtest), static
+# OUTDIR/selftests/lib_test.sh   tools/agentns/tests/guest_lib_test.sh: runs them, TAP
 #
 # Then: scripts/vm.sh -x OUTDIR -- /extra/selftests/cli_test.sh
 . "$(dirname "$0")/common.sh"
@@ -25,7 +27,19 @@ RUSTFLAGS='-C target-feature=+crt-static' "$CARGO" build --release --locked \
 bin=$CARGO_TARGET_DIR/$target/release/agentns
 file -L "$bin" | grep -Eq 'statically linked|static-pie linked' || die "$bin is not statically linked: $(file -L "$bin")"
 
+# The library's unit tests, to run against the real kernel in the guest.
+libtest=$(RUSTFLAGS='-C target-feature=+crt-static' "$CARGO" test --release --locked --no-run \
+	--manifest-path "$AGENTNS_ROOT/tools/agentns/Cargo.toml" -p agentns --lib --target "$target" \
+	--message-format=json-render-diagnostics |
+	python3 -c 'import json, sys
+for m in map(json.loads, sys.stdin):
+    if m.get("reason") == "compiler-artifact" and m["profile"]["test"] and m.get("executable"):
+        print(m["executable"])' | tail -n1)
+[ -x "$libtest" ] || die "no test executable of the agentns library"
+
 mkdir -p "$out/selftests"
 install -m 0755 "$bin" "$out/agentns"
+install -m 0755 "$libtest" "$out/agentns-lib-test"
 install -m 0755 "$AGENTNS_ROOT/tools/agentns/tests/guest_cli_test.sh" "$out/selftests/cli_test.sh"
+install -m 0755 "$AGENTNS_ROOT/tools/agentns/tests/guest_lib_test.sh" "$out/selftests/lib_test.sh"
 stage "build-cli: $out/agentns ($(du -h "$out/agentns" | cut -f1)) and $out/selftests/cli_test.sh"
