@@ -73,6 +73,7 @@ out=$CACHE/packages/$KVER
 mkdir -p "$out"
 if [ "$PKG" = deb ] || [ "$PKG" = all ]; then
 	stage "package: bindeb-pkg"
+	rm -f "$(dirname "$BUILD")"/linux-libc-dev_*.deb
 	# -d: of the build dependencies dpkg would check, the kernel's
 	# debian/rules uses debhelper's dh_listpackages and rsync, which
 	# setup.sh installs; libdw-dev is for a configuration with BTF.
@@ -80,7 +81,9 @@ if [ "$PKG" = deb ] || [ "$PKG" = all ]; then
 		>"$LOGDIR/package-deb.log" 2>&1 ||
 		{ tail -n 30 "$LOGDIR/package-deb.log"; die "bindeb-pkg failed"; }
 	rm -f "$out"/*.deb
-	mv "$(dirname "$BUILD")"/linux-*wintermute*.deb "$out"/
+	# linux-libc-dev: the uapi headers, include/linux/agent_namespaces.h
+	# among them (it replaces the distribution's own package).
+	mv "$(dirname "$BUILD")"/linux-*wintermute*.deb "$(dirname "$BUILD")"/linux-libc-dev_*.deb "$out"/
 fi
 if { [ "$PKG" = pacman ] || [ "$PKG" = all ]; } && [ "$(id -u)" = 0 ]; then
 	# makepkg exits at once for root ("can cause permanent, catastrophic

@@ -72,6 +72,8 @@ if [ "$phase" = wintermute ]; then
 	for f in "vmlinuz-$rel" "initrd.img-$rel" "System.map-$rel" "config-$rel"; do
 		check "/boot/$f installed by the package's maintainer scripts" test -s "/boot/$f"
 	done
+	check "linux-libc-dev installed the uapi header" \
+		grep -q '#define PR_SET_AGENT_NS' /usr/include/linux/agent_namespaces.h
 	check "systemd is PID 1" sh -c 'readlink /proc/1/exe | grep -q "/systemd$"'
 	check "multi-user.target reached" systemctl is-active -q multi-user.target
 	failed_units
