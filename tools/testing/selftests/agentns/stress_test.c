@@ -835,7 +835,7 @@ static int reap_all(pid_t pgrp, enum scenario s, bool must_be_dead)
 				continue;
 			}
 			if (!shown && now_s() > start + 10) {
-				say("worker %d: processes of a killed %s session still there after 10 s",
+				say("worker %d: processes of a killed %s session, 10 s on:",
 				    getpid(), s_name[s]);
 				show_group(pgrp);
 				shown = true;
