@@ -80,7 +80,7 @@ gpl2_notice() {
 ############################################################################
 # agentns: the command.
 
-bash "$AGENTNS_ROOT/scripts/build-cli.sh" "$work/cli"
+bash "$AGENTNS_ROOT/scripts/build-cli.sh" --no-tests "$work/cli"
 bin=$work/cli/agentns
 stage "package-tools: agentns"
 version=$("$CARGO" metadata --manifest-path "$WS/Cargo.toml" --locked --no-deps --format-version 1 |
