@@ -767,10 +767,36 @@ static void status_field(int pid, const char *key, char *val, size_t size)
 	fclose(f);
 }
 
+/* The first @size - 1 bytes of /proc/@pid/@name on one line ('|' for newlines), or "?". */
+static void proc_line(int pid, const char *name, char *val, size_t size)
+{
+	char path[64];
+	ssize_t len = -1;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
+	fd = open(path, O_RDONLY);
+	if (fd >= 0) {
+		len = read(fd, val, size - 1);
+		close(fd);
+	}
+	if (len <= 0) {
+		snprintf(val, size, "?");
+		return;
+	}
+	while (len > 0 && val[len - 1] == '\n')
+		len--;
+	val[len] = '\0';
+	for (char *c = val; *c; c++)
+		if (*c == '\n')
+			*c = '|';
+}
+
 /*
  * Prints each live process of process group @pgrp: pid, state, whether it
- * is exiting (PF_EXITING in the flags of /proc/PID/stat), its pending
- * signals, session and name.
+ * is exiting (PF_EXITING in the flags of /proc/PID/stat), the CPU time it
+ * has had (utime + stime, in clock ticks: whether it runs at all), its
+ * pending signals, session and name, then where it is in the kernel.
  */
 static void show_group(pid_t pgrp)
 {
@@ -779,7 +805,8 @@ static void show_group(pid_t pgrp)
 
 	while (proc && (de = readdir(proc))) {
 		char path[64], stat[512], ns[64] = "?", comm[32], state;
-		char pnd[32], shd[32];
+		char pnd[32], shd[32], wchan[64], syscall[64], stack[160];
+		unsigned long utime = 0, stime = 0;
 		unsigned int flags = 0;
 		int pid = atoi(de->d_name), gid;
 		ssize_t len;
@@ -792,8 +819,8 @@ static void show_group(pid_t pgrp)
 		if (!f)
 			continue;
 		if (!fgets(stat, sizeof(stat), f) ||
-		    sscanf(stat, "%*d (%31[^)]) %c %*d %d %*d %*d %*d %u", comm, &state,
-			   &gid, &flags) != 4)
+		    sscanf(stat, "%*d (%31[^)]) %c %*d %d %*d %*d %*d %u %*u %*u %*u %*u %lu %lu",
+			   comm, &state, &gid, &flags, &utime, &stime) != 6)
 			gid = 0;
 		fclose(f);
 		if (gid != pgrp)
@@ -803,8 +830,12 @@ static void show_group(pid_t pgrp)
 		ns[len > 0 ? len : 1] = '\0';
 		status_field(pid, "SigPnd:", pnd, sizeof(pnd));
 		status_field(pid, "ShdPnd:", shd, sizeof(shd));
-		say("  left: pid %d state %c%s SigPnd %s ShdPnd %s %s %s", pid, state,
-		    flags & 0x4 ? " exiting" : "", pnd, shd, ns, comm);
+		proc_line(pid, "wchan", wchan, sizeof(wchan));
+		proc_line(pid, "syscall", syscall, sizeof(syscall));
+		proc_line(pid, "stack", stack, sizeof(stack));
+		say("  left: pid %d state %c%s cpu %lu ticks SigPnd %s ShdPnd %s %s %s", pid,
+		    state, flags & 0x4 ? " exiting" : "", utime + stime, pnd, shd, ns, comm);
+		say("    wchan %s syscall %s stack %s", wchan, syscall, stack);
 	}
 	if (proc)
 		closedir(proc);
@@ -814,7 +845,7 @@ static void show_group(pid_t pgrp)
 static int reap_all(pid_t pgrp, enum scenario s, bool must_be_dead)
 {
 	double start = now_s(), until = start + 30;
-	bool shown = false;
+	int shown = 0;
 	int n = 0, status;
 
 	if (must_be_dead) {
@@ -822,7 +853,7 @@ static int reap_all(pid_t pgrp, enum scenario s, bool must_be_dead)
 		 * A budget kill covers the whole session: they go by
 		 * themselves.  A killed process may take seconds to finish
 		 * exiting on the debug kernel under TCG, among the other
-		 * workers' spinners: what is left after 10 s is shown, and
+		 * workers' spinners: what is left after 10 and 20 s is shown, and
 		 * fails the test if it is still there after 30 s.
 		 */
 		while (now_s() < until) {
@@ -834,11 +865,11 @@ static int reap_all(pid_t pgrp, enum scenario s, bool must_be_dead)
 				n++;
 				continue;
 			}
-			if (!shown && now_s() > start + 10) {
-				say("worker %d: processes of a killed %s session, 10 s on:",
-				    getpid(), s_name[s]);
+			if (shown < 2 && now_s() > start + 10 * (shown + 1)) {
+				say("worker %d: processes of a killed %s session, %d s on:",
+				    getpid(), s_name[s], 10 * (shown + 1));
 				show_group(pgrp);
-				shown = true;
+				shown++;
 			}
 			usleep(10000);
 		}
