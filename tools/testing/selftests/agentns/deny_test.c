@@ -33,9 +33,11 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <linux/agent_namespaces.h>
+#include <linux/aio_abi.h>
 
 #include "../kselftest_harness.h"
 #define AGENTNS_IO_URING
@@ -552,6 +554,115 @@ TEST_F(session, io_uring_recv_is_cut_short_to_the_read_budget_then_denied)
 	close(sv[1]);
 }
 
+/* tee(2) from a pipe past a DENY write budget duplicates what was left, then EDQUOT. */
+TEST_F(session, tee_is_cut_short_to_the_write_budget_then_denied)
+{
+	static char buf[5000];
+	struct agent_ns_counters c1;
+	ssize_t first, second;
+	int a[2], b[2], err, qa, qb1, qb2;
+
+	ASSERT_EQ(0, pipe(a));
+	ASSERT_EQ(0, pipe(b));
+	ASSERT_EQ((ssize_t)sizeof(buf), write(a[1], buf, sizeof(buf)));
+	ASSERT_EQ(0, limit_to(L_WRITE, 1000, AGENT_NS_ACTION_DENY, &self->c0));
+	first = tee(a[0], b[1], sizeof(buf), 0);
+	qb1 = queued(b[0]);
+	second = tee(a[0], b[1], sizeof(buf), 0);
+	err = errno;
+	qb2 = queued(b[0]);
+	qa = queued(a[0]);
+	c1 = counters();
+	ASSERT_EQ(0, lift_budget());
+	EXPECT_EQ(1000, first);
+	EXPECT_EQ(1000, qb1);
+	EXPECT_EQ(-1, second);
+	EXPECT_EQ(EDQUOT, err);
+	EXPECT_EQ(1000, qb2);
+	EXPECT_EQ(5000, qa);	/* tee(2) consumes nothing */
+	EXPECT_EQ(self->c0.write_bytes + 1000, c1.write_bytes);
+	EXPECT_EQ(self->c0.read_bytes + 1000, c1.read_bytes);
+	for (int i = 0; i < 2; i++) {
+		close(a[i]);
+		close(b[i]);
+	}
+}
+
+/* vmsplice(2) into a pipe past a DENY write budget moves what was left, then EDQUOT. */
+TEST_F(session, vmsplice_is_cut_short_to_the_write_budget_then_denied)
+{
+	static char buf[5000];
+	struct iovec iov = { buf, sizeof(buf) };
+	struct agent_ns_counters c1;
+	ssize_t first, second;
+	int p[2], err, q1, q2;
+
+	ASSERT_EQ(0, pipe(p));
+	ASSERT_EQ(0, limit_to(L_WRITE, 1000, AGENT_NS_ACTION_DENY, &self->c0));
+	first = vmsplice(p[1], &iov, 1, 0);
+	q1 = queued(p[0]);
+	second = vmsplice(p[1], &iov, 1, 0);
+	err = errno;
+	q2 = queued(p[0]);
+	c1 = counters();
+	ASSERT_EQ(0, lift_budget());
+	EXPECT_EQ(1000, first);
+	EXPECT_EQ(1000, q1);
+	EXPECT_EQ(-1, second);
+	EXPECT_EQ(EDQUOT, err);
+	EXPECT_EQ(1000, q2);
+	EXPECT_EQ(self->c0.write_bytes + 1000, c1.write_bytes);
+	close(p[0]);
+	close(p[1]);
+}
+
+/*
+ * An AIO IOCB_CMD_PWRITE past a DENY write budget completes with what was
+ * left; the next one is refused by io_submit(2) with EDQUOT and writes
+ * nothing.
+ */
+TEST_F(session, aio_pwrite_is_cut_short_to_the_write_budget_then_denied)
+{
+	static char buf[5000];
+	struct iocb cb = { 0 }, *list[1] = { &cb };
+	struct agent_ns_counters c1;
+	struct io_event ev = { 0 };
+	long submit1, events1, submit2;
+	int fd = tmp_file(0), err;
+	aio_context_t ctx = 0;
+	off_t size1, size2;
+
+	ASSERT_GE(fd, 0);
+	if (syscall(__NR_io_setup, 4, &ctx)) {
+		ASSERT_NE(0, access("/proc/sys/fs/aio-max-nr", F_OK));
+		SKIP(return, "kernel has no AIO: %s", strerror(errno));
+	}
+	cb.aio_lio_opcode = IOCB_CMD_PWRITE;
+	cb.aio_fildes = fd;
+	cb.aio_buf = (__u64)(unsigned long)buf;
+	cb.aio_nbytes = sizeof(buf);
+	ASSERT_EQ(0, limit_to(L_WRITE, 1000, AGENT_NS_ACTION_DENY, &self->c0));
+	submit1 = syscall(__NR_io_submit, ctx, 1, list);
+	events1 = syscall(__NR_io_getevents, ctx, 1, 1, &ev, NULL);
+	size1 = fd_size(fd);
+	cb.aio_offset = 1000;
+	submit2 = syscall(__NR_io_submit, ctx, 1, list);
+	err = errno;
+	size2 = fd_size(fd);
+	c1 = counters();
+	ASSERT_EQ(0, lift_budget());
+	EXPECT_EQ(1, submit1);
+	EXPECT_EQ(1, events1);
+	EXPECT_EQ(1000, (long long)ev.res);
+	EXPECT_EQ(1000, size1);
+	EXPECT_EQ(-1, submit2);
+	EXPECT_EQ(EDQUOT, err);
+	EXPECT_EQ(1000, size2);
+	EXPECT_EQ(self->c0.write_bytes + 1000, c1.write_bytes);
+	syscall(__NR_io_destroy, ctx);
+	close(fd);
+}
+
 /*
  * A SIGTERM budget cuts the crossing write short too; a session that
  * handles the SIGTERM sees the write return what was left.
@@ -1066,6 +1177,80 @@ TEST_F(session, io_uring_sqes_past_max_syscalls_are_denied_unexecuted)
 }
 
 /*
+ * Starts the test's child in a fresh session with a grandchild that spins
+ * in user space (never enters the kernel again), and runs @body in the
+ * child once the grandchild spins.  The test is the child subreaper.
+ */
+static void child_with_spinner(struct __test_metadata *_metadata,
+			       struct _test_data_session *self,
+			       void (*body)(struct shared *sh, int ready))
+{
+	int sync[2];
+	char c;
+
+	ASSERT_EQ(0, prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0));
+	ASSERT_EQ(0, pipe(sync));
+	self->child = fork();
+	ASSERT_GE(self->child, 0);
+	if (self->child == 0) {
+		pid_t g;
+
+		close(sync[0]);
+		if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0))
+			_exit(1);
+		g = fork();
+		if (g < 0)
+			_exit(2);
+		if (g == 0) {
+			WRITE_ONCE(self->sh->stage, 1);
+			for (;;)
+				;
+		}
+		WRITE_ONCE(self->sh->grandchild, g);
+		while (READ_ONCE(self->sh->stage) < 1)
+			sched_yield();
+		body(self->sh, sync[1]);
+		_exit(3);
+	}
+	close(sync[1]);
+	/* The child writes one byte just before its crossing call. */
+	ASSERT_EQ(1, read(sync[0], &c, 1));
+	close(sync[0]);
+}
+
+/*
+ * Waits up to a second for the child and its spinning grandchild, and
+ * asserts that @sig ended both.
+ */
+static void both_end_by(struct __test_metadata *_metadata,
+			struct _test_data_session *self, int sig)
+{
+	pid_t g = READ_ONCE(self->sh->grandchild);
+	double start = now_s(), took, gtook;
+	int status, gstatus;
+
+	status = wait_until(self->child, start + 1);
+	took = now_s() - start;
+	if (status >= 0)
+		self->child = 0;
+	gstatus = wait_until(g, start + 1);
+	gtook = now_s() - start;
+	if (gstatus != -1)
+		WRITE_ONCE(self->sh->grandchild, 0);
+	TH_LOG("child %s after %.1f ms, grandchild %s after %.1f ms",
+	       status >= 0 ? "died" : "still alive", took * 1e3,
+	       gstatus != -1 ? "gone" : "still alive", gtook * 1e3);
+	ASSERT_GE(status, 0);
+	EXPECT_TRUE(WIFSIGNALED(status));
+	EXPECT_EQ(sig, WTERMSIG(status));
+	ASSERT_NE(-1, gstatus);
+	if (gstatus >= 0) {
+		EXPECT_TRUE(WIFSIGNALED(gstatus));
+		EXPECT_EQ(sig, WTERMSIG(gstatus));
+	}
+}
+
+/*
  * A SIGTERM budget acts even when the crossing call then blocks: pause(),
  * the crossing call, is interrupted and the child (no handler) dies of
  * SIGTERM within a second of its last call within the budget.
@@ -1110,72 +1295,197 @@ TEST_F(session, sigterm_budget_interrupts_a_crossing_pause)
 	EXPECT_EQ(SIGTERM, WTERMSIG(status));
 }
 
+static void wait_for_the_spinner(struct shared *sh, int ready)
+{
+	struct agent_ns_budget b = { .action = AGENT_NS_ACTION_SIGKILL };
+
+	b.max_syscalls = counters().total_syscalls + 3;	/* call t */
+	if (set_budget(&b))				/* t + 1 */
+		_exit(4);
+	if (write(ready, "r", 1) != 1)			/* t + 2 */
+		_exit(5);
+	syscall(SYS_getppid);				/* t + 3 */
+	waitpid(READ_ONCE(sh->grandchild), NULL, 0);	/* t + 4: crosses */
+	_exit(6);
+}
+
 /*
  * A SIGKILL budget acts on the whole session even when the crossing call
  * blocks: the child crosses with wait4() on its grandchild, which spins in
- * user space without system calls; both die within a second.  The test is
- * the child subreaper, so the orphaned grandchild is its to reap.
+ * user space without system calls; both die within a second.
  */
 TEST_F(session, sigkill_budget_kills_a_spinner_and_a_child_blocked_in_wait4)
 {
-	int sync[2], status, gstatus;
-	double start, took, gtook;
-	pid_t gpid = 0;
+	child_with_spinner(_metadata, self, wait_for_the_spinner);
+	both_end_by(_metadata, self, SIGKILL);
+}
 
-	ASSERT_EQ(0, prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0));
-	ASSERT_EQ(0, pipe(sync));
+/* A pipe filled to its capacity, its write end blocking again: the capacity, or -1. */
+static int full_pipe(int p[2])
+{
+	static char chunk[4096];
+	int n = 0;
+	ssize_t w;
+
+	if (pipe2(p, O_NONBLOCK))
+		return -1;
+	while ((w = write(p[1], chunk, sizeof(chunk))) > 0)
+		n += w;
+	if (errno != EAGAIN || fcntl(p[1], F_SETFL, 0))
+		return -1;
+	return n;
+}
+
+static int blocked_pipe[2];
+
+static void write_to_the_full_pipe(struct shared *sh, int ready)
+{
+	static char buf[4096];
+	struct agent_ns_counters c0;
+
+	if (limit_to(L_WRITE, 10, AGENT_NS_ACTION_SIGKILL, &c0))
+		_exit(4);
+	if (write(ready, "r", 1) != 1)
+		_exit(5);
+	write(blocked_pipe[1], buf, sizeof(buf));	/* crosses, then waits for room */
+	_exit(6);
+}
+
+/*
+ * A write budget crossed by a write(2) that then blocks (on a full pipe
+ * nobody reads) still acts: SIGKILL ends the writer in its wait and the
+ * session's spinner, and not a byte more reaches the pipe.
+ */
+TEST_F(session, sigkill_budget_ends_a_crossing_write_that_blocks)
+{
+	int cap = full_pipe(blocked_pipe);
+
+	ASSERT_GT(cap, 0);
+	child_with_spinner(_metadata, self, write_to_the_full_pipe);
+	both_end_by(_metadata, self, SIGKILL);
+	EXPECT_EQ(cap, queued(blocked_pipe[0]));
+	close(blocked_pipe[0]);
+	close(blocked_pipe[1]);
+}
+
+static void read_from_the_empty_pipe(struct shared *sh, int ready)
+{
+	static char buf[4096];
+	struct agent_ns_counters c0;
+
+	if (limit_to(L_READ, 10, AGENT_NS_ACTION_SIGTERM, &c0))
+		_exit(4);
+	if (write(ready, "r", 1) != 1)
+		_exit(5);
+	read(blocked_pipe[0], buf, sizeof(buf));	/* crosses, then waits for data */
+	_exit(6);
+}
+
+/*
+ * A read budget crossed by a read(2) that then blocks (on an empty pipe)
+ * still acts: SIGTERM (no handler) ends the reader in its wait and the
+ * session's spinner.
+ */
+TEST_F(session, sigterm_budget_ends_a_crossing_read_that_blocks)
+{
+	ASSERT_EQ(0, pipe(blocked_pipe));
+	child_with_spinner(_metadata, self, read_from_the_empty_pipe);
+	both_end_by(_metadata, self, SIGTERM);
+	close(blocked_pipe[0]);
+	close(blocked_pipe[1]);
+}
+
+static void uring_worker_crosses(struct shared *sh, int ready)
+{
+	static char buf[4096];
+	struct agent_ns_counters c0;
+	struct io_uring_sqe *sqe;
+	struct agentns_ring r;
+	int fd = open("/dev/null", O_WRONLY);
+
+	if (fd < 0 || ring_setup(&r, 4))
+		_exit(4);
+	if (limit_to(L_WRITE, 10, AGENT_NS_ACTION_SIGKILL, &c0))
+		_exit(5);
+	sqe = ring_sqe(&r, IORING_OP_WRITE, fd, 0);
+	sqe->addr = (unsigned long)buf;
+	sqe->len = sizeof(buf);
+	sqe->flags = IOSQE_ASYNC;	/* issued by an io-wq worker, not inline */
+	ring_flush(&r);
+	if (write(ready, "r", 1) != 1)
+		_exit(6);
+	/* Waits for two completions; the second never comes. */
+	ring_enter(&r, 1, 2);
+	ring_enter(&r, 0, 2);
+	_exit(7);
+}
+
+/*
+ * A write budget crossed by an io_uring WRITE that an io-wq worker issues,
+ * while the submitter waits in io_uring_enter(2) for completions: SIGKILL
+ * ends the submitter in its wait and the session's spinner.
+ */
+TEST_F(session, sigkill_budget_crossed_in_an_io_wq_worker_ends_the_waiting_submitter)
+{
+	if (no_io_uring())
+		SKIP(return, "no io_uring: %s", strerror(errno));
+	child_with_spinner(_metadata, self, uring_worker_crosses);
+	both_end_by(_metadata, self, SIGKILL);
+}
+
+/*
+ * A DENY budget the session's root creator set binds a member running as
+ * another user just the same: its open past max_openat fails with EDQUOT
+ * and creates nothing, its write past max_write_bytes is cut short.
+ */
+TEST_F(session, deny_budget_binds_a_member_of_another_uid)
+{
+	struct agent_ns_budget b = { .action = AGENT_NS_ACTION_DENY };
+	char dir[] = "/tmp/agentns-uXXXXXX", path[64];
+	struct agent_ns_counters c1;
+	int fd;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root to run a member as another user");
+	ASSERT_NE(NULL, mkdtemp(dir));
+	ASSERT_EQ(0, chmod(dir, 0777));
+	snprintf(path, sizeof(path), "%s/second", dir);
+	fd = tmp_file(0);
+	ASSERT_GE(fd, 0);
+	self->c0 = counters();
+	b.max_openat = self->c0.openat_count + 1;
+	b.max_write_bytes = self->c0.write_bytes + 1000;
+	ASSERT_EQ(0, set_budget(&b));
 	self->child = fork();
 	ASSERT_GE(self->child, 0);
 	if (self->child == 0) {
-		struct agent_ns_budget b = { .action = AGENT_NS_ACTION_SIGKILL };
-		pid_t g;
+		static char buf[5000];
+		int first, second;
 
-		close(sync[0]);
-		if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0))
+		if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
 			_exit(1);
-		g = fork();
-		if (g < 0)
+		first = open("/dev/null", O_RDONLY);	/* the last open the budget allows */
+		second = open(path, O_WRONLY | O_CREAT, 0600);
+		if (first < 0)
 			_exit(2);
-		if (g == 0) {
-			WRITE_ONCE(self->sh->stage, 1);
-			for (;;)
-				;
-		}
-		WRITE_ONCE(self->sh->grandchild, g);
-		while (READ_ONCE(self->sh->stage) < 1)
-			sched_yield();
-		b.max_syscalls = counters().total_syscalls + 3;	/* call t */
-		if (set_budget(&b))				/* t + 1 */
+		if (second != -1 || errno != EDQUOT)
 			_exit(3);
-		if (write(sync[1], &g, sizeof(g)) != sizeof(g))	/* t + 2 */
+		if (write(fd, buf, sizeof(buf)) != 1000)
 			_exit(4);
-		syscall(SYS_getppid);				/* t + 3 */
-		waitpid(g, NULL, 0);				/* t + 4: crosses */
-		_exit(5);
+		if (write(fd, buf, sizeof(buf)) != -1 || errno != EDQUOT)
+			_exit(5);
+		_exit(0);
 	}
-	close(sync[1]);
-	ASSERT_EQ(sizeof(gpid), read(sync[0], &gpid, sizeof(gpid)));
-	start = now_s();
-	status = wait_until(self->child, start + 1);
-	took = now_s() - start;
-	if (status >= 0)
-		self->child = 0;
-	/* Reparented to the test once the child is gone, or reaped by it. */
-	gstatus = wait_until(gpid, start + 1);
-	gtook = now_s() - start;
-	if (gstatus != -1)
-		WRITE_ONCE(self->sh->grandchild, 0);
-	TH_LOG("child %s after %.1f ms, grandchild %s after %.1f ms",
-	       status >= 0 ? "died" : "still alive", took * 1e3,
-	       gstatus != -1 ? "gone" : "still alive", gtook * 1e3);
-	ASSERT_GE(status, 0);
-	EXPECT_TRUE(WIFSIGNALED(status));
-	EXPECT_EQ(SIGKILL, WTERMSIG(status));
-	ASSERT_NE(-1, gstatus);
-	if (gstatus >= 0) {
-		EXPECT_TRUE(WIFSIGNALED(gstatus));
-		EXPECT_EQ(SIGKILL, WTERMSIG(gstatus));
-	}
+	EXPECT_EQ(0, wait_exit(self->child));
+	self->child = 0;
+	c1 = counters();
+	ASSERT_EQ(0, lift_budget());
+	EXPECT_NE(0, access(path, F_OK));	/* the refused open created nothing */
+	EXPECT_EQ(1000, fd_size(fd));
+	EXPECT_EQ(self->c0.openat_count + 1, c1.openat_count);
+	EXPECT_EQ(self->c0.write_bytes + 1000, c1.write_bytes);
+	close(fd);
+	rmdir(dir);
 }
 
 int main(int argc, char **argv)
