@@ -22,6 +22,11 @@ out=$1
 CARGO=${CARGO:-$(command -v cargo || echo "$CARGO_HOME/bin/cargo")}
 [ -x "$CARGO" ] || die "cargo not found (install rustup, or set CARGO)"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$CACHE/cargo-target}
+# This checkout's uapi header.  The library's build script bakes the
+# header's path into its tests and reruns when this variable changes: with
+# the target directory shared by every checkout, a test binary built from
+# another checkout would otherwise read that checkout's header (or none).
+export AGENTNS_UAPI_HEADER=${AGENTNS_UAPI_HEADER:-$AGENTNS_ROOT/include/uapi/linux/agent_namespaces.h}
 target=x86_64-unknown-linux-gnu
 
 stage "build-cli: static release build of tools/agentns ($target)"
