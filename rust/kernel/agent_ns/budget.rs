@@ -661,9 +661,8 @@ impl Session {
     /// and what this session inherits (`parent_mask`, `above`; see [`Session::inherited`]).
     pub(crate) fn update_masks(&self, tree: &TreeGuard, parent_mask: usize, above: *const Session) {
         let mask = parent_mask | self.budget.own_mask();
-        // SAFETY: `budget_mask` is written only under the tree lock, which `tree` proves held;
-        // the hooks read it with `READ_ONCE()`.
-        unsafe { core::ptr::write_volatile(&raw mut (*self.ns().as_ptr()).budget_mask, mask) };
+        // Written only under the tree lock, which `tree` proves held.
+        self.ns().budget_mask().store(mask, Relaxed);
         self.budget.above.store(above, Relaxed);
         let link = self.budget_link();
         self.for_each_child(tree, |child| child.update_masks(tree, mask, link));

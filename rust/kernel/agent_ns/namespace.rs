@@ -20,6 +20,7 @@ use crate::{
     prelude::*,
     sync::{
         aref::{ARef, AlwaysRefCounted},
+        atomic::{Atomic, Relaxed},
         Refcount, SpinLock,
     },
     time::{BootTime, Instant},
@@ -57,6 +58,18 @@ pub struct AgentNamespace {
     #[pin]
     inner: Opaque<bindings::agent_namespace>,
 }
+
+// What the code assumes of the layouts, checked at compile time (bindgen sees the C types with
+// the C compiler's flags): the C part is the first field of a `Session`, `budget_mask` (an
+// `unsigned long`) has the layout of `usize`, and the budget struct is the ABI's latest size.
+const _: () = {
+    assert!(core::mem::offset_of!(Session, ns) == 0);
+    assert!(size_of::<core::ffi::c_ulong>() == size_of::<usize>());
+    assert!(align_of::<core::ffi::c_ulong>() == align_of::<usize>());
+    assert!(
+        size_of::<bindings::agent_ns_budget>() == bindings::AGENT_NS_BUDGET_SIZE_LATEST as usize
+    );
+};
 
 /// A non-initial session: the C part and the Rust-only state.
 ///
@@ -110,6 +123,27 @@ impl AgentNamespace {
     pub unsafe fn from_ptr<'a>(ptr: *const bindings::agent_namespace) -> &'a Self {
         // SAFETY: The caller guarantees validity; `AgentNamespace` is transparent over the C type.
         unsafe { &*ptr.cast() }
+    }
+
+    /// Returns the `reaped` flag: written under the tree lock, read without it, with
+    /// `READ_ONCE()` from C.
+    pub(crate) fn reaped_flag(&self) -> &Atomic<bool> {
+        // SAFETY: `reaped` is a field of the valid object `self`, which outlives the reference;
+        // every access to it is atomic (this, or `READ_ONCE()`/`WRITE_ONCE()` in C).
+        unsafe { Atomic::from_ptr(&raw mut (*self.as_ptr()).reaped) }
+    }
+
+    /// Returns the `expired` flag, accessed like `reaped`.
+    fn expired_flag(&self) -> &Atomic<bool> {
+        // SAFETY: As in `reaped_flag`.
+        unsafe { Atomic::from_ptr(&raw mut (*self.as_ptr()).expired) }
+    }
+
+    /// Returns `budget_mask`: written under the tree lock, read by the hooks with `READ_ONCE()`.
+    pub(crate) fn budget_mask(&self) -> &Atomic<usize> {
+        // SAFETY: As in `reaped_flag`; `budget_mask` is an `unsigned long`, which has the size
+        // and alignment of `usize` (checked at compile time below).
+        unsafe { Atomic::from_ptr((&raw mut (*self.as_ptr()).budget_mask).cast::<usize>()) }
     }
 
     /// Returns the initial session, the one every task starts in.
@@ -315,8 +349,7 @@ impl AgentNamespace {
     pub(crate) fn reaped(&self) -> bool {
         let mut cur = Some(self);
         while let Some(ns) = cur {
-            // SAFETY: `reaped` is written under the tree lock, and read with `READ_ONCE()`.
-            if unsafe { ptr::read_volatile(&raw const (*ns.as_ptr()).reaped) } {
+            if ns.reaped_flag().load(Relaxed) {
                 return true;
             }
             cur = ns.parent();
@@ -349,12 +382,9 @@ impl Session {
 
     /// Returns the parent's `budget_mask`: the counters limited above this session.
     pub(crate) fn parent_mask(&self) -> usize {
-        // SAFETY: A non-initial session always has a valid parent; `budget_mask` is read like
-        // the hooks read it.
-        let mask = unsafe {
-            core::ptr::read_volatile(&raw const (*(*self.ns.as_ptr()).parent).budget_mask)
-        };
-        mask as usize
+        self.ns
+            .parent()
+            .map_or(0, |p| p.budget_mask().load(Relaxed))
     }
 
     /// Returns the intent tag.
@@ -439,23 +469,14 @@ impl Drop for UcountGuard {
 pub extern "C" fn agent_ns_mark_expired(max_lifetime_ns: u64) -> u32 {
     fn visit(s: &Session, tree: &TreeGuard, max: u64, n: &mut u32) {
         let expired = s.elapsed_ns() > max;
-        let p = s.ns().as_ptr();
-        // SAFETY: `expired` is written only here, under the tree lock, and read with
-        // `READ_ONCE()`.
-        let was = unsafe { ptr::read_volatile(&raw const (*p).expired) };
-        if was != expired {
-            // SAFETY: As above.
-            unsafe { ptr::write_volatile(&raw mut (*p).expired, expired) };
-        }
+        // `expired` and `reaped` are written only here, under the tree lock.
+        let was = s.ns().expired_flag().xchg(expired, Relaxed);
         if expired {
             if !was {
-                // SAFETY: `p` is a live session; `reaped` is written only here, under the tree
-                // lock, and read with `READ_ONCE()`. The reaper signals the marked sessions'
-                // tasks right after this walk.
-                unsafe {
-                    ptr::write_volatile(&raw mut (*p).reaped, true);
-                    bindings::agent_ns_log_reaped(p);
-                }
+                // The reaper signals the marked sessions' tasks right after this walk.
+                s.ns().reaped_flag().store(true, Relaxed);
+                // SAFETY: The session is live: the tree lock keeps it listed.
+                unsafe { bindings::agent_ns_log_reaped(s.ns().as_ptr()) };
             }
             *n += 1;
         }
@@ -571,11 +592,12 @@ unsafe fn free_one(ns: *mut bindings::agent_namespace) -> Option<*mut bindings::
 
 #[macros::kunit_tests(rust_agent_ns_namespace)]
 mod tests {
-    use super::{AgentNamespace, Session, MAX_DEPTH};
+    use super::{AgentNamespace, MAX_DEPTH};
     use crate::{bindings, prelude::*};
     use core::mem::{offset_of, size_of};
 
-    /// bindgen's view of `struct agent_namespace` is the C compiler's.
+    /// bindgen's view of `struct agent_namespace` is the C compiler's (on this toolchain
+    /// bindgen's `struct task_struct` is not: see the design notes in the admin guide).
     #[test]
     fn layout_matches_c() {
         // SAFETY: `agent_ns_c_layout` is a constant array.
@@ -588,11 +610,6 @@ mod tests {
         assert_eq!(c[5], size_of::<bindings::ns_common>());
         assert_eq!(c[6], offset_of!(bindings::agent_namespace, pcpu));
         assert_eq!(c[7], offset_of!(bindings::agent_namespace, budget_mask));
-        assert_eq!(offset_of!(Session, ns), 0);
-        assert_eq!(
-            size_of::<bindings::agent_ns_budget>(),
-            bindings::AGENT_NS_BUDGET_SIZE_LATEST as usize
-        );
     }
 
     #[test]
