@@ -522,18 +522,6 @@ struct agent_namespace init_agent_ns = {
 	.pcpu		= &agent_ns_init_sink,
 };
 
-/* For the Rust side's long walks under the tree lock (a macro in C). */
-void agent_ns_cond_resched(void)
-{
-	cond_resched();
-}
-
-/* Free a session's memory once RCU walkers of the namespace tree are done. */
-void agent_ns_free_rcu(struct agent_namespace *ns)
-{
-	kfree_rcu(ns, ns.ns_rcu);
-}
-
 /**
  * agent_ns_session_id - the session id of a task
  * @task: the task
@@ -558,15 +546,6 @@ int agent_ns_session_id(struct task_struct *task, u8 id[AGENT_NS_ID_BYTES])
 	return ret;
 }
 EXPORT_SYMBOL_GPL(agent_ns_session_id);
-
-/*
- * The calling task's session.  No reference is taken: only current
- * changes its nsproxy, so the session stays valid while current runs.
- */
-struct agent_namespace *current_agent_ns(void)
-{
-	return current->nsproxy->agent_ns;
-}
 
 /* @task's session with a reference, or NULL once @task has dropped it. */
 struct agent_namespace *task_agent_ns_get(struct task_struct *task)

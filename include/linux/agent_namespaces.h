@@ -192,10 +192,10 @@ int agent_ns_charge_sqe(struct agent_namespace *ns);
 int switch_agent_namespace(struct agent_namespace *ns);
 
 /*
- * kernel/agent_namespaces.c: task accessors for the Rust side, which must
- * not depend on bindgen's view of struct task_struct's layout.
+ * kernel/agent_namespaces.c: @task's session with a reference (for nsfs
+ * and the Rust side, which must not depend on bindgen's view of struct
+ * task_struct's layout).
  */
-struct agent_namespace *current_agent_ns(void);
 struct agent_namespace *task_agent_ns_get(struct task_struct *task);
 extern const size_t agent_ns_c_layout[8];
 void agent_ns_activate(void);
@@ -219,8 +219,6 @@ void __noreturn agent_ns_exit_straggler(void);
 void agent_ns_log_budget_exceeded(struct agent_namespace *ns,
 				  const char *counter, u64 value, u64 limit,
 				  u32 action);
-void agent_ns_free_rcu(struct agent_namespace *ns);
-void agent_ns_cond_resched(void);
 void agent_ns_log_reaped(struct agent_namespace *ns);
 int agent_ns_proc_lock(struct task_struct *task);
 void agent_ns_proc_unlock(struct task_struct *task);

@@ -1,8 +1,35 @@
 // SPDX-License-Identifier: GPL-2.0
 
+#include <linux/agent_namespaces.h>
 #include <linux/list.h>
+#include <linux/nsproxy.h>
 #include <linux/sched/signal.h>
+#include <linux/slab.h>
 #include <linux/user_namespace.h>
+
+#ifdef CONFIG_AGENT_NS
+/*
+ * The calling task's session, read in C: bindgen's view of struct
+ * task_struct is not the C compiler's on this toolchain.  No reference is
+ * taken: only current changes its nsproxy.
+ */
+__rust_helper struct agent_namespace *rust_helper_current_agent_ns(void)
+{
+	return current->nsproxy->agent_ns;
+}
+
+/* Frees a session's memory once RCU walkers of the namespace tree are done. */
+__rust_helper void rust_helper_agent_ns_free_rcu(struct agent_namespace *ns)
+{
+	kfree_rcu(ns, ns.ns_rcu);
+}
+
+/* For the long walks under the tree lock (cond_resched() is a macro). */
+__rust_helper void rust_helper_agent_ns_cond_resched(void)
+{
+	cond_resched();
+}
+#endif
 
 __rust_helper struct user_namespace *rust_helper_get_user_ns(struct user_namespace *ns)
 {
