@@ -19,7 +19,8 @@ import sys
 
 HOT = ["getppid", "write-1B", "read-1B", "open+close", "fork+exit+wait", "execve-noop",
        "send+recv-1B", "sendfile-1B", "splice-1B-in+out", "copy_file_range-1B",
-       "io_uring-write-1B", "io_uring-64-nops", "create+close+unlink"]
+       "io_uring-write-1B", "io_uring-64-nops", "create+close+unlink",
+       "create+close+unlink-ext4"]
 VARIANTS = [
     ("no-session", "=y, no session anywhere"),
     ("outside", "=y, outside, sessions exist"),
@@ -128,6 +129,13 @@ def main():
             if k[0] == "overshoot"]
     section("Overshoot (system calls counted past the limit before the session died)",
             ["run", "events past the limit"], rows)
+    mib = 1024 * 1024
+    rows = [[k[1], f"{v:.0f}", f"{max(0, v - mib):.0f}"] for k, v in sorted(yb.items())
+            if k[0] == "byte-written"]
+    rows += [[k[len("byte_overshoot_"):-len("_not_killed")], "not killed by the budget", "-"]
+             for k in sorted(yi) if k.startswith("byte_overshoot_")]
+    section("Byte overshoot (one 4 MiB call against a 1 MiB SIGKILL write budget)",
+            ["interface", "bytes written", "bytes past the limit"], rows)
 
     # 4. Scale.
     rows = []
@@ -177,21 +185,32 @@ def main():
              cmp(v, base, lim))
     # Every other interface the hooks count (issue: complete mediation):
     # inside a session within 3% of the kernel without the feature.
-    for op in HOT[6:-1]:
+    for op in HOT[6:12]:
         base = get(op, "no-session", nb)
         goal(f"inside a session, {op}", ratio(get(op, "depth-1"), base), "<= 1.030x",
              cmp(get(op, "depth-1"), base, 1.03))
-    # File creation, which the agentns LSM labels inside a session.
-    cb = get("create+close+unlink", "no-session", nb)
-    for var, lim, name in [("depth-1", 1.10, "inside a session"),
-                           ("outside", 1.005, "outside, sessions exist")]:
-        v = get("create+close+unlink", var)
-        goal(f"{name}, create+close+unlink", ratio(v, cb),
-             f"<= {lim:.2f}x" if lim != 1.005 else "1.00x", cmp(v, cb, lim))
+    # File creation, which the agentns LSM labels inside a session: on
+    # tmpfs (the xattr in a hash table of its own) and on ext4 (in the inode).
+    for op in ("create+close+unlink", "create+close+unlink-ext4"):
+        cb = get(op, "no-session", nb)
+        for var, lim, name in [("depth-1", 1.10, "inside a session"),
+                               ("outside", 1.005, "outside, sessions exist"),
+                               ("no-session", 1.005, "no session anywhere")]:
+            v = get(op, var)
+            goal(f"{name}, {op}", ratio(v, cb),
+                 f"<= {lim:.2f}x" if lim != 1.005 else "1.00x", cmp(v, cb, lim))
     d1, d32 = get("getppid", "depth-1"), get("getppid", "depth-32")
     goal("depth 32 against depth 1, getppid", ratio(d32, d1), "<= 1.01x", cmp(d32, d1, 1.01))
     pc = get("create", "prctl(PR_SET_AGENT_NS)")
     goal("creation against unshare(CLONE_NEWUTS)", ratio(pc, uts), "<= 1.00x", cmp(pc, uts, 1.0))
+    for k, v in sorted(yb.items()):
+        if k[0] == "byte-written":
+            over = max(0, v - 1024 * 1024)
+            goal(f"byte overshoot, {k[1]}", f"{over:.0f}", "<= 65536", over <= 65536)
+    for k in sorted(yi):
+        if k.startswith("byte_overshoot_"):
+            goal(f"byte overshoot, {k[len('byte_overshoot_'):-len('_not_killed')]}",
+                 "not killed", "<= 65536", False)
     ncpu = int(yi.get("cpus", "0") or 0)
     for k, v in sorted(yb.items()):
         if k[0] == "overshoot":

@@ -29,11 +29,18 @@ guest=$CACHE/guest/linux-$KVER-agentns-y
 
 raw=$CACHE/bench-raw
 mkdir -p "$raw" "$out"
-export AGENTNS_ACCEL=tcg AGENTNS_QEMU_ARGS="-icount shift=0,sleep=off"
+# A fresh ext4 file system on a virtio disk for the second file-creation
+# row (256-byte inodes: the security xattr fits in the inode).
+ext4=$raw/ext4.img
+rm -f "$ext4"
+mke2fs -q -F -t ext4 -I 256 "$ext4" 64M
+export AGENTNS_ACCEL=tcg
+export AGENTNS_QEMU_ARGS="-icount shift=0,sleep=off -drive file=$ext4,if=virtio,format=raw"
 for k in $kernels; do
 	stage "bench: CONFIG_AGENT_NS=$k kernel (-n $n, $sessions sessions)"
 	AGENT_NS=$k bash "$AGENTNS_ROOT/scripts/vm.sh" -t 1200 -x "$guest" -- \
-		"/extra/agentns-bench -n $n -s $sessions -x /extra/agentns-noop" |
+		"mkdir -p /mnt/ext4 && mount -t ext4 /dev/vda /mnt/ext4 &&
+		/extra/agentns-bench -n $n -s $sessions -x /extra/agentns-noop -d /mnt/ext4" |
 		tr -d '\r' | tee "$raw/$k.txt"
 	[ "${PIPESTATUS[0]}" = 0 ] || die "the benchmark failed on the =$k kernel"
 done

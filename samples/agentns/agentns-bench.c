@@ -4,11 +4,12 @@
  * -icount shift=0,sleep=off, where CLOCK_MONOTONIC advances one nanosecond
  * per executed instruction, so every figure is an exact instruction count.
  *
- *   agentns-bench [-n N] [-s SESSIONS] [-x NOOP]
+ *   agentns-bench [-n N] [-s SESSIONS] [-x NOOP] [-d EXT4_DIR]
  *
  * N scales the loops (default 100000 getppid calls), SESSIONS is the number
  * of live sessions of the scale test (default 10000, 0 skips it), NOOP is a
- * static program that only exits (for the execve loop).  On a kernel
+ * static program that only exits (for the execve loop), EXT4_DIR a
+ * directory on ext4 for a second file-creation row.  On a kernel
  * without agent namespaces only the variants that need none run.
  *
  * Output, one figure per line, for scripts/bench-report.py:
@@ -31,6 +32,7 @@
 #include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -111,16 +113,47 @@ static void op_open(void)
 	close(fd);
 }
 
-/* A new tmpfs file (labelled by the agentns LSM in a session), closed and removed. */
-static void op_create_file(void)
+/* A new file at @path (labelled by the agentns LSM in a session), closed and removed. */
+static void create_file(const char *path)
 {
-	int fd = open("/tmp/agentns-bench-create", O_WRONLY | O_CREAT | O_EXCL, 0600);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
 
 	if (fd < 0)
 		die("create");
 	close(fd);
-	if (unlink("/tmp/agentns-bench-create"))
+	if (unlink(path))
 		die("unlink");
+}
+
+/*
+ * The files, each in a directory of its own per variant: a directory's
+ * state (tmpfs's offset map, ext4's blocks) grows with the files it has
+ * seen, which would otherwise make a later variant pay for an earlier one.
+ */
+static char tmpfs_file[256], ext4_file[256];
+static const char *ext4_dir;	/* -d: an ext4 file system, or none */
+
+/* On tmpfs, which keeps security xattrs in a per-inode hash table. */
+static void op_create_file(void)
+{
+	create_file(tmpfs_file);
+}
+
+/* On ext4 (the xattr goes in the inode). */
+static void op_create_file_ext4(void)
+{
+	create_file(ext4_file);
+}
+
+/* A fresh directory @parent/agentns-bench-@variant, and @file in it. */
+static void fresh_dir(char *file, size_t size, const char *parent, const char *variant)
+{
+	char dir[200];
+
+	snprintf(dir, sizeof(dir), "%s/agentns-bench-%s", parent, variant);
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		die("mkdir");
+	snprintf(file, size, "%s/create", dir);
 }
 
 static void op_fork(void)
@@ -251,6 +284,7 @@ static const struct {
 	void (*fn)(void);
 	long div;		/* iterations: n / div */
 	bool uring;		/* needs io_uring */
+	bool ext4;		/* needs -d */
 } ops[] = {
 	{ "getppid", op_getppid, 1 },
 	{ "write-1B", op_write, 1 },
@@ -265,6 +299,7 @@ static const struct {
 	{ "io_uring-write-1B", op_uring_write, 4, true },
 	{ "io_uring-64-nops", op_uring_nop64, 64, true },
 	{ "create+close+unlink", op_create_file, 10 },
+	{ "create+close+unlink-ext4", op_create_file_ext4, 10, false, true },
 };
 
 /*
@@ -296,8 +331,11 @@ static double per_op(void (*fn)(void), long iters)
 
 static void run_ops(const char *variant)
 {
+	fresh_dir(tmpfs_file, sizeof(tmpfs_file), "/tmp", variant);
+	if (ext4_dir)
+		fresh_dir(ext4_file, sizeof(ext4_file), ext4_dir, variant);
 	for (size_t i = 0; i < ARRAY_SIZE(ops); i++) {
-		if (ops[i].uring && ring.fd < 0)
+		if ((ops[i].uring && ring.fd < 0) || (ops[i].ext4 && !ext4_dir))
 			continue;
 		printf("B %s %s %.2f\n", ops[i].name, variant,
 		       per_op(ops[i].fn, n / ops[i].div));
@@ -517,6 +555,97 @@ static void overshoot_in_session(void)
 		printf("B overshoot %d-thread%s %lld\n", threads, threads > 1 ? "s" : "",
 		       run - (cal - 1) - (long long)limit);
 	}
+}
+
+/*
+ * Byte overshoot: a session with a SIGKILL budget of 1 MiB on write_bytes
+ * moves 4 MiB into a new tmpfs file with one call of each interface; how
+ * many bytes the file holds (the overshoot is what is past 1 MiB).  The
+ * crossing call is cut to what is left of the budget, and the SIGKILL is
+ * queued before the copy starts, which stops at its first check for a
+ * fatal signal: at most 1 MiB.
+ */
+#define MIB (1024 * 1024)
+enum { BY_WRITE, BY_SENDFILE, BY_COPY_FILE_RANGE, BY_IO_URING, NR_BY };
+static const char *const by_name[NR_BY] = {
+	"write", "sendfile", "copy_file_range", "io_uring-write",
+};
+
+static char *big_buf;
+static int big_out;
+
+static void prep_big_write(struct io_uring_sqe *sqe)
+{
+	sqe->opcode = IORING_OP_WRITE;
+	sqe->fd = big_out;
+	sqe->addr = (unsigned long)big_buf;
+	sqe->len = 4 * MIB;
+}
+
+static void byte_overshoot(void)
+{
+	int in = open("/tmp/agentns-bench-big-in", O_RDWR | O_CREAT | O_TRUNC, 0600);
+
+	big_buf = malloc(4 * MIB);
+	if (in < 0 || !big_buf)
+		die("byte overshoot setup");
+	memset(big_buf, 'x', 4 * MIB);
+	if (write(in, big_buf, 4 * MIB) != 4 * MIB)
+		die("byte overshoot input");
+	for (int how = 0; how < NR_BY; how++) {
+		struct stat st;
+		loff_t off = 0;
+		int status;
+		pid_t pid;
+
+		if (how == BY_IO_URING && ring.fd < 0)
+			continue;
+		big_out = open("/tmp/agentns-bench-big-out", O_RDWR | O_CREAT | O_TRUNC, 0600);
+		if (big_out < 0)
+			die("byte overshoot output");
+		pid = fork();
+		if (pid == 0) {
+			struct agent_ns_budget b = { .action = AGENT_NS_ACTION_SIGKILL };
+
+			if (new_session())
+				_exit(1);
+			if (how == BY_IO_URING && !uring_setup())
+				_exit(2);
+			b.max_write_bytes = counters().write_bytes + MIB;
+			if (set_budget(&b))
+				_exit(3);
+			switch (how) {
+			case BY_WRITE:
+				write(big_out, big_buf, 4 * MIB);
+				break;
+			case BY_SENDFILE:
+				sendfile(big_out, in, &off, 4 * MIB);
+				break;
+			case BY_COPY_FILE_RANGE:
+				syscall(SYS_copy_file_range, in, &off, big_out, NULL, 4 * MIB, 0);
+				break;
+			case BY_IO_URING:
+				uring_submit(1, prep_big_write);
+				break;
+			}
+			_exit(4);	/* not reached: the budget kills */
+		}
+		if (pid < 0 || waitpid(pid, &status, 0) != pid)
+			die("byte overshoot run");
+		if (fstat(big_out, &st))
+			die("fstat");
+		/* Not killed by the budget: no figure (the report says so). */
+		if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
+			printf("I byte_overshoot_%s_not_killed %d\n", by_name[how], status);
+		else
+			printf("B byte-written %s %lld\n", by_name[how], (long long)st.st_size);
+		fflush(stdout);
+		close(big_out);
+	}
+	close(in);
+	unlink("/tmp/agentns-bench-big-in");
+	unlink("/tmp/agentns-bench-big-out");
+	free(big_buf);
 }
 
 /* Kilobytes of a /proc/meminfo line. */
@@ -818,7 +947,7 @@ int main(int argc, char **argv)
 	pid_t holder;
 	char c;
 
-	while ((opt = getopt(argc, argv, "n:s:x:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:s:x:d:")) != -1) {
 		switch (opt) {
 		case 'n':
 			n = atol(optarg);
@@ -829,8 +958,12 @@ int main(int argc, char **argv)
 		case 'x':
 			noop = optarg;
 			break;
+		case 'd':
+			ext4_dir = optarg;
+			break;
 		default:
-			fprintf(stderr, "usage: %s [-n N] [-s SESSIONS] [-x NOOP]\n", argv[0]);
+			fprintf(stderr, "usage: %s [-n N] [-s SESSIONS] [-x NOOP] [-d EXT4_DIR]\n",
+				argv[0]);
 			return 2;
 		}
 	}
@@ -885,6 +1018,7 @@ int main(int argc, char **argv)
 	in_child(inside);
 	in_child(deep_without_budget);
 	in_child(overshoot_in_session);
+	in_child(byte_overshoot);
 	write(hold[1], "x", 1);
 	reap(holder);
 
