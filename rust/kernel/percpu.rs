@@ -2,12 +2,18 @@
 
 //! Per-CPU allocations.
 //!
+//! Dynamic per-CPU memory (`alloc_percpu()`), one `T` per possible CPU. This covers what agent
+//! namespaces need: allocation, a `this_cpu_add()` on 64-bit counters, and sums over the
+//! possible CPUs. It has no static per-CPU variables (`DEFINE_PER_CPU()`) and no reference to
+//! the current CPU's `T` under disabled preemption; an abstraction proposed upstream would need
+//! both.
+//!
 //! C header: [`include/linux/percpu.h`](srctree/include/linux/percpu.h)
 
-use crate::{alloc::Flags, bindings, prelude::*};
+use crate::{alloc::Flags, bindings, cpu::CpuId, prelude::*};
 use core::{
     marker::PhantomData,
-    mem::{align_of, size_of},
+    mem::{align_of, needs_drop, size_of},
     ptr::NonNull,
 };
 use pin_init::Zeroable;
@@ -15,13 +21,14 @@ use pin_init::Zeroable;
 /// One zero-initialised `T` for every possible CPU.
 ///
 /// The C side addresses the whole object with a `__percpu` pointer ([`PerCpu::as_ptr`]), which
-/// the `this_cpu_*()` operations and `per_cpu_ptr()` turn into one CPU's instance.
+/// the `this_cpu_*()` operations and `per_cpu_ptr()` turn into one CPU's instance. Dropping the
+/// `PerCpu` drops every CPU's `T`, then frees the memory.
 ///
 /// # Invariants
 ///
 /// `ptr` was returned by `alloc_percpu_gfp()` for `size_of::<T>()` bytes aligned for `T`, is
-/// freed only when the `PerCpu` is dropped, and every CPU's instance is a valid `T` (the
-/// allocation is zero-filled and `T: Zeroable`).
+/// freed only when the `PerCpu` is dropped, and every possible CPU's instance is a valid `T`
+/// (the allocation is zero-filled and `T: Zeroable`).
 pub struct PerCpu<T: Zeroable> {
     ptr: NonNull<T>,
     _t: PhantomData<T>,
@@ -53,24 +60,23 @@ impl<T: Zeroable> PerCpu<T> {
     }
 
     /// Returns a raw pointer to `cpu`'s instance.
-    pub fn cpu_ptr(&self, cpu: u32) -> *mut T {
+    ///
+    /// The instance is valid only for a possible CPU (see [`possible_cpus`]).
+    pub fn cpu_ptr(&self, cpu: CpuId) -> *mut T {
         // SAFETY: `self.ptr` is a valid per-CPU pointer (type invariant); `per_cpu_ptr()` only
         // computes an address.
-        unsafe { bindings::per_cpu_ptr(self.ptr.as_ptr().cast(), cpu).cast() }
+        unsafe { bindings::per_cpu_ptr(self.ptr.as_ptr().cast(), cpu.as_u32()).cast() }
     }
 }
 
 /// Iterates over the possible CPUs: every CPU a per-CPU allocation has an instance for.
-pub fn possible_cpus() -> impl Iterator<Item = u32> {
+pub fn possible_cpus() -> impl Iterator<Item = CpuId> {
     let mut next: i32 = -1;
     core::iter::from_fn(move || {
         // SAFETY: `cpumask_next_possible()` accepts any CPU number from -1 up.
         let cpu = unsafe { bindings::cpumask_next_possible(next) };
-        if cpu >= crate::cpu::nr_cpu_ids() {
-            return None;
-        }
         next = cpu as i32;
-        Some(cpu)
+        CpuId::from_u32(cpu)
     })
 }
 
@@ -115,6 +121,13 @@ impl<const N: usize> PerCpu<[u64; N]> {
 
 impl<T: Zeroable> Drop for PerCpu<T> {
     fn drop(&mut self) {
+        if needs_drop::<T>() {
+            for cpu in possible_cpus() {
+                // SAFETY: Every possible CPU's instance is a valid `T` (type invariant), and
+                // nothing uses it after this.
+                unsafe { core::ptr::drop_in_place(self.cpu_ptr(cpu)) };
+            }
+        }
         // SAFETY: `self.ptr` came from `alloc_percpu_gfp()` and is not used after this.
         unsafe { bindings::free_percpu(self.ptr.as_ptr().cast()) }
     }
@@ -142,13 +155,43 @@ mod tests {
         let mut last = None;
         let mut n = 0;
         for cpu in possible_cpus() {
-            assert!(cpu < crate::cpu::nr_cpu_ids());
+            assert!(cpu.as_u32() < crate::cpu::nr_cpu_ids());
             if let Some(l) = last {
-                assert!(cpu > l);
+                assert!(cpu.as_u32() > l);
             }
-            last = Some(cpu);
+            last = Some(cpu.as_u32());
             n += 1;
         }
         assert!(n >= 1);
+    }
+
+    /// Counts its drops in a shared atomic; all-zero is a valid value (no counter yet).
+    struct Tracked(Option<&'static crate::sync::atomic::Atomic<u32>>);
+
+    // SAFETY: `Option<&T>` is all-zero when `None`.
+    unsafe impl Zeroable for Tracked {}
+
+    impl Drop for Tracked {
+        fn drop(&mut self) {
+            if let Some(n) = self.0 {
+                n.fetch_add(1, crate::sync::atomic::Relaxed);
+            }
+        }
+    }
+
+    #[test]
+    fn dropping_drops_every_cpus_value() -> Result {
+        use crate::sync::atomic::{Atomic, Relaxed};
+        static DROPS: Atomic<u32> = Atomic::new(0);
+        let p = PerCpu::<Tracked>::new(GFP_KERNEL)?;
+        let mut cpus = 0;
+        for cpu in possible_cpus() {
+            // SAFETY: `cpu` is possible and nothing else accesses `p`'s instances.
+            unsafe { (*p.cpu_ptr(cpu)).0 = Some(&DROPS) };
+            cpus += 1;
+        }
+        drop(p);
+        assert_eq!(DROPS.load(Relaxed), cpus);
+        Ok(())
     }
 }
