@@ -805,7 +805,7 @@ static void show_group(pid_t pgrp)
 
 	while (proc && (de = readdir(proc))) {
 		char path[64], stat[512], ns[64] = "?", comm[32], state;
-		char pnd[32], shd[32], wchan[64], syscall[64], stack[160];
+		char pnd[32], shd[32], wchan[64], syscall[64], stack[1024], *save;
 		unsigned long utime = 0, stime = 0;
 		unsigned int flags = 0;
 		int pid = atoi(de->d_name), gid;
@@ -835,7 +835,9 @@ static void show_group(pid_t pgrp)
 		proc_line(pid, "stack", stack, sizeof(stack));
 		say("  left: pid %d state %c%s cpu %lu ticks SigPnd %s ShdPnd %s %s %s", pid,
 		    state, flags & 0x4 ? " exiting" : "", utime + stime, pnd, shd, ns, comm);
-		say("    wchan %s syscall %s stack %s", wchan, syscall, stack);
+		say("    wchan %s syscall %s, stack:", wchan, syscall);
+		for (char *f = strtok_r(stack, "|", &save); f; f = strtok_r(NULL, "|", &save))
+			say("      %s", f);
 	}
 	if (proc)
 		closedir(proc);
