@@ -61,7 +61,9 @@ done
 # automatic scan (every 10 minutes, the second one about 700 s after boot,
 # when the stress test runs) is turned off while the tests run: under TCG a
 # scan takes tens of seconds, and the allocations of the other cpu wait on
-# its lock.  The two scans at the end still find every leak of the run.
+# its lock meanwhile.  (It was suspected, wrongly, of the stress test's
+# slow-dying processes: one showed up with the scan off.)  The two scans at
+# the end still find every leak of the run.
 selftests='for t in /extra/selftests/*; do echo "agentns-selftest: $t"; "$t"; echo "agentns-selftest-exit: $?"; done'
 kmemleak_off='mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null; [ ! -e /sys/kernel/debug/kmemleak ] || echo scan=off >/sys/kernel/debug/kmemleak'
 kmemleak_scan='mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null; if [ -e /sys/kernel/debug/kmemleak ]; then sleep 6; echo scan >/sys/kernel/debug/kmemleak; sleep 6; echo scan >/sys/kernel/debug/kmemleak; echo agentns-kmemleak-begin; cat /sys/kernel/debug/kmemleak; echo agentns-kmemleak-end; else echo "agentns-kmemleak: no /sys/kernel/debug/kmemleak"; fi'

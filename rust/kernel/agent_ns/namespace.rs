@@ -142,7 +142,7 @@ impl AgentNamespace {
     /// Returns `budget_mask`: written under the tree lock, read by the hooks with `READ_ONCE()`.
     pub(crate) fn budget_mask(&self) -> &Atomic<usize> {
         // SAFETY: As in `reaped_flag`; `budget_mask` is an `unsigned long`, which has the size
-        // and alignment of `usize` (checked at compile time below).
+        // and alignment of `usize` (a const assertion above `Session` checks it).
         unsafe { Atomic::from_ptr((&raw mut (*self.as_ptr()).budget_mask).cast::<usize>()) }
     }
 
