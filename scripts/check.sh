@@ -105,7 +105,7 @@ guest_tests() {
 		print status " - " label ": kunit: " suite "." line
 	}' >>"$TAP"
 	grep -q " - $label: kunit: " "$TAP" ||
-		record "$label: kunit: rust_agent_ns suites ran" fail "no KUnit results in $out.console"
+		record "$label: kunit: the Rust KUnit suites ran" fail "no KUnit results in $out.console"
 
 	# The kernel log must be clean, and kmemleak must have found nothing.
 	# (lockdep, RCU and debug-objects reports are WARNINGs; KASAN's are BUGs.)
@@ -122,7 +122,7 @@ guest_tests() {
 
 stage "check: kselftests in the guest"
 guest_tests guest "$RESULTS/guest.out" -t "${VM_TIMEOUT:-900}" -x "$guest" \
-	-a "kunit.filter_glob=rust_agent_ns*" -- "$selftests; /extra/upstream/run.sh"
+	-a "kunit.filter_glob=rust_*" -- "$selftests; /extra/upstream/run.sh"
 cp "$RESULTS/guest.out.console" "$RESULTS/console.log"
 # The kernel's own selftests (namespaces, nsfs, clone3, pidfd, proc,
 # prctl): a failure not in scripts/upstream-selftests.known fails.
@@ -138,7 +138,7 @@ stage "check: kselftests in the debug guest"
 DEBUG=1 bash "$AGENTNS_ROOT/scripts/build.sh"
 AGENTNS_KERNEL=$CACHE/build/linux-$KVER-agentns-y-debug/arch/x86/boot/bzImage \
 	guest_tests debug "$RESULTS/debug.out" -t "${VM_TIMEOUT:-1500}" -x "$guest" \
-	-a "acpi=noirq kunit.filter_glob=rust_agent_ns* kasan.fault=report" -- \
+	-a "acpi=noirq kunit.filter_glob=rust_* kasan.fault=report" -- \
 	"$kmemleak_off; $selftests; $kmemleak_scan"
 
 # make bench cannot rot: one short pass of it on the =y kernel.

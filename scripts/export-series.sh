@@ -54,8 +54,16 @@ agent_ns= boot parameter and the C helpers the Rust side needs." \
 	kernel/agent_namespaces.c kernel/gen_agent_ns_type_guard.sh \
 	kernel/Kconfig.agent_ns rust/helpers/agent_ns.c
 commit_new "rust: add a per-cpu abstraction" \
-	"PerCpu<T>: a zeroed per-cpu allocation, this_cpu_add() on u64 slots
-without disabling preemption, and sums over the possible cpus." \
+	"PerCpu<T>: one zeroed T per possible CPU from alloc_percpu(), owned
+by one value that drops every CPU's T; for [u64; N] on 64-bit machines,
+this_cpu_add() without disabling preemption and sums over the possible
+CPUs.  Built whatever the configuration, with its own KUnit suite.
+
+Mitchell Levy's \"rust: Add Per-CPU Variable API\" series (RFC v2 to v5,
+2025-2026) goes further: static per-CPU variables, a CpuGuard, and
+closure-based access to the current CPU's value.  Its dynamic allocation
+is Arc-shared and leaves the values' drop to its user; this one is the
+owning, allocation-only part, and would give way to that series." \
 	rust/kernel/percpu.rs rust/helpers/percpu.c
 commit_new "rust: agent_ns: add the agent namespace implementation" \
 	"Session ids, the reference-counted namespace object, the per-cpu

@@ -2,11 +2,20 @@
 
 //! Per-CPU allocations.
 //!
-//! Dynamic per-CPU memory (`alloc_percpu()`), one `T` per possible CPU. This covers what agent
-//! namespaces need: allocation, a `this_cpu_add()` on 64-bit counters, and sums over the
-//! possible CPUs. It has no static per-CPU variables (`DEFINE_PER_CPU()`) and no reference to
-//! the current CPU's `T` under disabled preemption; an abstraction proposed upstream would need
-//! both.
+//! Dynamic per-CPU memory (`alloc_percpu()`): [`PerCpu<T>`] owns one `T` per possible CPU, hands
+//! C code the `__percpu` pointer for `this_cpu_*()`, gives raw pointers to a given CPU's `T`,
+//! and drops every CPU's `T` when it is dropped. For `[u64; N]` it also adds to the current
+//! CPU's counter without disabling preemption and sums a counter over the possible CPUs (64-bit
+//! machines only: a 32-bit machine tears the 64-bit loads of the sum).
+//!
+//! It has no static per-CPU variables (`DEFINE_PER_CPU()`) and no reference to the current
+//! CPU's `T` under disabled preemption. Mitchell Levy's series "rust: Add Per-CPU Variable API"
+//! (RFC v2 April 2025 to v5 April 2026, not in 7.3) has both: a `PerCpu<T>` trait with static
+//! and dynamic implementations, a `CpuGuard` that disables preemption, and closure-based access
+//! to the current CPU's value. Its dynamic allocation is shared through an `Arc` and leaves
+//! dropping the CPUs' values to its user; this one has a single owner, needs `T: Zeroable` (so
+//! that every CPU's value is valid from the start) and drops them itself. Were that series
+//! merged, callers of this file would move to it.
 //!
 //! C header: [`include/linux/percpu.h`](srctree/include/linux/percpu.h)
 
@@ -133,7 +142,7 @@ impl<T: Zeroable> Drop for PerCpu<T> {
     }
 }
 
-#[macros::kunit_tests(rust_agent_ns_percpu)]
+#[macros::kunit_tests(rust_kernel_percpu)]
 mod tests {
     use super::*;
 
