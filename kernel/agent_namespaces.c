@@ -6,9 +6,10 @@
  * only what has to be C: the statically initialised initial session that
  * init_nsproxy points at before any initcall has run, the nsfs operations
  * table (a __randomize_layout structure), the static keys, the sysctls and
- * the reaper's tick, the elapsed-time timer, the task-list walks that send budget
- * signals, the trace event definitions, and accessors for fields of core
- * structures whose layout the Rust side must not assume.
+ * the reaper's delayed work, the elapsed-time timer, the task-list walk that
+ * sends the signals Rust chooses, the trace event definitions, and
+ * accessors for fields of core structures whose layout the Rust side must
+ * not assume.
  */
 
 #include <linux/agent_namespaces.h>
@@ -26,9 +27,7 @@
 #include <linux/slab.h>
 #include <linux/sysctl.h>
 #include <linux/stddef.h>
-#include <linux/pid_namespace.h>
 #include <linux/ptrace.h>
-#include <linux/security.h>
 #include <linux/user_namespace.h>
 #include <asm/syscall.h>
 
@@ -214,94 +213,32 @@ static void agent_ns_reap(struct work_struct *work);
 static DECLARE_DELAYED_WORK(agent_ns_reaper, agent_ns_reap);
 
 /*
- * Whether a budget set with @cred may signal @t: what kill(2) would let
- * the budget's setter do, same uid or CAP_KILL over @t's user namespace.
- * A pid namespace's init ignores the signals of its own namespace, and
- * only a task outside it can kill it: it is signalled only with CAP_KILL
- * over the namespace's owner.  A NULL @cred is the kernel's own authority
- * (the reaper, which root configures).  Called under rcu_read_lock().
+ * Send @sig to the process of every thread that @pick chooses.  @pick sees
+ * the thread and its session (NULL once the thread has dropped its
+ * namespaces) under rcu_read_lock() and task_lock(), and must not sleep.
+ * The walk is C because 7.3 has no Rust abstraction of the task list; the
+ * choice, and the authority it checks, are Rust's
+ * (rust/kernel/agent_ns/signal.rs).
  */
-static bool agent_ns_may_signal(const struct cred *cred, struct task_struct *t)
-{
-	const struct cred *tcred = __task_cred(t);
-
-	if (!cred)
-		return true;
-	if (unlikely(t->signal->flags & SIGNAL_UNKILLABLE))
-		return !security_capable(cred, task_active_pid_ns(t)->user_ns,
-					 CAP_KILL, CAP_OPT_NOAUDIT);
-	return uid_eq(cred->euid, tcred->suid) ||
-	       uid_eq(cred->euid, tcred->uid) ||
-	       uid_eq(cred->uid, tcred->suid) ||
-	       uid_eq(cred->uid, tcred->uid) ||
-	       !security_capable(cred, tcred->user_ns, CAP_KILL, CAP_OPT_NOAUDIT);
-}
-
-/*
- * Send @sig to every process with a thread whose session, or an ancestor
- * of that session, satisfies @match, and that both @cred and @cred2 may
- * signal.  One walk over the task list, each task's session read under
- * task_lock().
- */
-static void agent_ns_signal_where(bool (*match)(struct agent_namespace *ns,
-						const void *arg),
-				  const void *arg, int sig,
-				  const struct cred *cred,
-				  const struct cred *cred2)
+void agent_ns_signal_picked(int sig,
+			    bool (*pick)(struct task_struct *t,
+					 struct agent_namespace *ns,
+					 const void *arg),
+			    const void *arg)
 {
 	struct task_struct *g, *t;
 
 	rcu_read_lock();
 	for_each_process_thread(g, t) {
-		struct agent_namespace *ns = NULL;
+		bool picked;
 
 		task_lock(t);
-		if (t->nsproxy)
-			ns = t->nsproxy->agent_ns;
-		while (ns && !match(ns, arg))
-			ns = ns->parent;
+		picked = pick(t, t->nsproxy ? t->nsproxy->agent_ns : NULL, arg);
 		task_unlock(t);
-		if (ns && agent_ns_may_signal(cred, t) &&
-		    agent_ns_may_signal(cred2, t))
+		if (picked)
 			do_send_sig_info(sig, SEND_SIG_PRIV, t, PIDTYPE_TGID);
 	}
 	rcu_read_unlock();
-}
-
-static bool agent_ns_is(struct agent_namespace *ns, const void *target)
-{
-	return ns == target;
-}
-
-static bool agent_ns_is_expired(struct agent_namespace *ns, const void *unused)
-{
-	return READ_ONCE(ns->expired);
-}
-
-/*
- * Send @sig to every process with a thread in @ns or below it that both
- * the task that set the crossed limit and the task that set the budget's
- * action could signal: neither can make the budget reach further than it
- * could itself.
- */
-void agent_ns_signal_subtree(struct agent_namespace *ns, int sig,
-			     const struct cred *limit_setter,
-			     const struct cred *action_setter)
-{
-	agent_ns_signal_where(agent_ns_is, ns, sig, limit_setter, action_setter);
-}
-
-/* Whether a budget set by these two could signal current (a straggler). */
-bool agent_ns_may_signal_current(const struct cred *limit_setter,
-				 const struct cred *action_setter)
-{
-	bool ret;
-
-	rcu_read_lock();
-	ret = agent_ns_may_signal(limit_setter, current) &&
-	      agent_ns_may_signal(action_setter, current);
-	rcu_read_unlock();
-	return ret;
 }
 
 /* The caller's credentials, for a budget to remember who set it. */
@@ -311,22 +248,12 @@ const struct cred *agent_ns_current_cred(void)
 }
 
 /*
- * One reaper tick: mark the sessions past the lifetime (and unmark those a
- * raised lifetime no longer covers), then kill the tasks of the marked
- * ones.  Disabled, or with no lifetime, it marks nothing.
+ * The reaper's tick: what it marks and kills is Rust's
+ * (rust/kernel/agent_ns/reaper.rs); disabled, it has no lifetime.
  */
 static void agent_ns_reap(struct work_struct *work)
 {
-	static unsigned int marked;	/* by the last tick */
-	u64 lifetime = (u64)READ_ONCE(agent_ns_max_lifetime) * NSEC_PER_SEC;
-
-	if (!agent_ns_enabled() || !lifetime)
-		lifetime = U64_MAX;
-	/* With no lifetime, a tick walks once more to unmark, then not. */
-	if (lifetime != U64_MAX || marked)
-		marked = agent_ns_mark_expired(lifetime);
-	if (marked)
-		agent_ns_signal_where(agent_ns_is_expired, NULL, SIGKILL, NULL, NULL);
+	agent_ns_reap_tick(agent_ns_enabled() ? READ_ONCE(agent_ns_max_lifetime) : 0);
 	queue_delayed_work(system_dfl_wq, &agent_ns_reaper,
 			   READ_ONCE(agent_ns_reap_interval) * HZ);
 }

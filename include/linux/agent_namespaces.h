@@ -164,7 +164,7 @@ int agent_ns_check(struct agent_namespace *ns, enum agent_ns_counter c);
 int agent_ns_bytes_left(struct agent_namespace *ns, enum agent_ns_counter c,
 			size_t *len);
 void agent_ns_elapsed_expired(struct agent_namespace *ns);
-unsigned int agent_ns_mark_expired(u64 max_lifetime_ns);
+void agent_ns_reap_tick(unsigned int max_lifetime_s);
 void agent_ns_resume(void);
 struct agent_namespace *agent_ns_get_parent(struct agent_namespace *ns);
 bool agent_ns_file_label(struct agent_ns_label *label);
@@ -209,12 +209,12 @@ void agent_ns_timer_arm(struct agent_namespace *ns, u64 deadline_ns);
 void agent_ns_timer_cancel(struct agent_namespace *ns);
 void agent_ns_timer_shutdown(struct agent_namespace *ns);
 void agent_ns_signal_current(int sig);
-void agent_ns_signal_subtree(struct agent_namespace *ns, int sig,
-			     const struct cred *limit_setter,
-			     const struct cred *action_setter);
+void agent_ns_signal_picked(int sig,
+			    bool (*pick)(struct task_struct *t,
+					 struct agent_namespace *ns,
+					 const void *arg),
+			    const void *arg);
 const struct cred *agent_ns_current_cred(void);
-bool agent_ns_may_signal_current(const struct cred *limit_setter,
-				 const struct cred *action_setter);
 void __noreturn agent_ns_exit_straggler(void);
 void agent_ns_log_budget_exceeded(struct agent_namespace *ns,
 				  const char *counter, u64 value, u64 limit,

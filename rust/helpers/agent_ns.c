@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 
 #include <linux/agent_namespaces.h>
+#include <linux/cred.h>
 #include <linux/list.h>
 #include <linux/nsproxy.h>
+#include <linux/pid_namespace.h>
+#include <linux/security.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/user_namespace.h>
@@ -28,6 +31,31 @@ __rust_helper void rust_helper_agent_ns_free_rcu(struct agent_namespace *ns)
 __rust_helper void rust_helper_agent_ns_cond_resched(void)
 {
 	cond_resched();
+}
+
+/* @t's objective credentials; the caller holds rcu_read_lock(). */
+__rust_helper const struct cred *rust_helper_agent_ns_task_cred(struct task_struct *t)
+{
+	return __task_cred(t);
+}
+
+/*
+ * For a pid namespace's init (SIGNAL_UNKILLABLE), the owner of its pid
+ * namespace, whose CAP_KILL alone may signal it; NULL for another task.
+ * The caller holds rcu_read_lock().
+ */
+__rust_helper struct user_namespace *rust_helper_agent_ns_unkillable_owner(struct task_struct *t)
+{
+	if (unlikely(t->signal->flags & SIGNAL_UNKILLABLE))
+		return task_active_pid_ns(t)->user_ns;
+	return NULL;
+}
+
+/* Whether @cred has CAP_KILL over @ns, without an audit record. */
+__rust_helper bool rust_helper_agent_ns_capable_kill(const struct cred *cred,
+						     struct user_namespace *ns)
+{
+	return !security_capable(cred, ns, CAP_KILL, CAP_OPT_NOAUDIT);
 }
 #endif
 

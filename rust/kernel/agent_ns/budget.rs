@@ -26,7 +26,7 @@
 use super::{
     counters::{Counter, NR_COUNTERS},
     namespace::{AgentNamespace, Session},
-    trace,
+    signal, trace,
     tree::TreeGuard,
 };
 use crate::{
@@ -293,10 +293,8 @@ impl Budget {
     /// Returns whether the action of limit `i` reaches the current task: whether both the
     /// limit's and the action's setter could signal it.
     fn reaches_current(&self, i: usize) -> bool {
-        self.setters(i).is_some_and(|(l, a)| {
-            // SAFETY: Both `ARef`s hold references on valid credentials.
-            unsafe { bindings::agent_ns_may_signal_current(l.as_ptr(), a.as_ptr()) }
-        })
+        self.setters(i)
+            .is_some_and(|(l, a)| signal::may_signal_current([&l, &a]))
     }
 }
 
@@ -333,11 +331,7 @@ fn fire(s: &Session, i: usize, value: u64, limit: u64) {
         return;
     };
     s.budget.acted.store(1, Relaxed);
-    // SAFETY: `ns` is valid, the two `ARef`s hold references on the credentials, and we are in
-    // process context without spinlocks held.
-    unsafe {
-        bindings::agent_ns_signal_subtree(ns, sig, limit_setter.as_ptr(), action_setter.as_ptr())
-    };
+    signal::signal_subtree(s, sig, [&limit_setter, &action_setter]);
 }
 
 /// The sessions whose budgets an event of `ns`'s task charges: `ns`, then the budgeted

@@ -14,6 +14,8 @@
 //! - [`namespace`]: the reference-counted namespace object and its lifecycle,
 //! - [`counters`]: the event counters and their roll-up into ancestors,
 //! - [`budget`]: limits on the counters, enforced at the crossing event,
+//! - [`signal`]: whom a budget's action signals, with whose authority,
+//! - [`reaper`]: the lifetime reaper (`kernel.agent_ns.max_lifetime`),
 //! - [`tree`]: the lock over the links between sessions,
 //! - [`intent`]: the intent tag,
 //! - [`nsfs`]: who may enter a session through `/proc/$PID/ns/agent`,
@@ -33,6 +35,8 @@ pub mod nsfs;
 pub mod prctl;
 pub mod proc;
 pub mod provenance;
+pub mod reaper;
+mod signal;
 mod trace;
 mod tree;
 

@@ -134,7 +134,7 @@ impl AgentNamespace {
     }
 
     /// Returns the `expired` flag, accessed like `reaped`.
-    fn expired_flag(&self) -> &Atomic<bool> {
+    pub(crate) fn expired_flag(&self) -> &Atomic<bool> {
         // SAFETY: As in `reaped_flag`.
         unsafe { Atomic::from_ptr(&raw mut (*self.as_ptr()).expired) }
     }
@@ -460,32 +460,6 @@ impl Drop for UcountGuard {
         // SAFETY: `self.0` came from a successful `inc_ucount()` that nobody else returns.
         unsafe { bindings::dec_ucount(self.0, bindings::ucount_type_UCOUNT_AGENT_NAMESPACES) };
     }
-}
-
-/// Marks every session older than `max_lifetime_ns` as expired, for the reaper, clears the mark
-/// of every other one (the lifetime may have been raised), and returns how many are marked.
-/// A newly marked session is logged. Called by the reaper work with no lock held.
-#[no_mangle]
-pub extern "C" fn agent_ns_mark_expired(max_lifetime_ns: u64) -> u32 {
-    fn visit(s: &Session, tree: &TreeGuard, max: u64, n: &mut u32) {
-        let expired = s.elapsed_ns() > max;
-        // `expired` and `reaped` are written only here, under the tree lock.
-        let was = s.ns().expired_flag().xchg(expired, Relaxed);
-        if expired {
-            if !was {
-                // The reaper signals the marked sessions' tasks right after this walk.
-                s.ns().reaped_flag().store(true, Relaxed);
-                // SAFETY: The session is live: the tree lock keeps it listed.
-                unsafe { bindings::agent_ns_log_reaped(s.ns().as_ptr()) };
-            }
-            *n += 1;
-        }
-        s.for_each_child(tree, |c| visit(c, tree, max, n));
-    }
-    let tree = TreeGuard::lock();
-    let mut n = 0;
-    Session::for_each_root(&tree, |s| visit(s, &tree, max_lifetime_ns, &mut n));
-    n
 }
 
 // SAFETY: Sessions are always reference counted through `ns.__ns_ref` (type invariant).
