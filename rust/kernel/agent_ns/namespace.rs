@@ -23,6 +23,7 @@ use crate::{
         atomic::{Atomic, Relaxed},
         Refcount, SpinLock,
     },
+    task::Kuid,
     time::{BootTime, Instant},
     types::Opaque,
 };
@@ -247,11 +248,11 @@ impl AgentNamespace {
         if level > MAX_DEPTH {
             return Err(ENOSPC);
         }
-        // SAFETY: `current_user_ns()` and `current_euid()` describe the current task.
+        // SAFETY: `current_user_ns()` is the current task's user namespace.
         let ucounts = unsafe {
             bindings::inc_ucount(
                 bindings::current_user_ns(),
-                bindings::current_euid(),
+                Kuid::current_euid().into_raw(),
                 bindings::ucount_type_UCOUNT_AGENT_NAMESPACES,
             )
         };
@@ -567,7 +568,7 @@ unsafe fn free_one(ns: *mut bindings::agent_namespace) -> Option<*mut bindings::
 #[macros::kunit_tests(rust_agent_ns_namespace)]
 mod tests {
     use super::{AgentNamespace, MAX_DEPTH};
-    use crate::{bindings, prelude::*};
+    use crate::{bindings, prelude::*, task::Task};
     use core::mem::{offset_of, size_of};
 
     /// bindgen's view of `struct agent_namespace` is the C compiler's (on this toolchain
@@ -638,8 +639,7 @@ mod tests {
     fn in_kernel_api_and_nsfs_fields() -> Result {
         let mut id = [0xffu8; crate::agent_ns::id::ID_BYTES];
         // SAFETY: `current` is valid and `id` has room for a session id.
-        let ret =
-            unsafe { bindings::agent_ns_session_id(bindings::get_current(), id.as_mut_ptr()) };
+        let ret = unsafe { bindings::agent_ns_session_id(Task::current_raw(), id.as_mut_ptr()) };
         assert_eq!(ret, 0);
         assert_eq!(id, AgentNamespace::current().id().0);
         let init = AgentNamespace::init_ns();

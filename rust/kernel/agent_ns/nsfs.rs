@@ -59,8 +59,9 @@ fn may_move(from: &AgentNamespace, to: &AgentNamespace) -> Result {
 
 fn may_enter(target: &AgentNamespace, cred_ns: *mut bindings::user_namespace) -> Result {
     // A session covers whole processes: a thread cannot leave its siblings behind.
+    let current = crate::current!();
     // SAFETY: `current` is a valid task.
-    if !unsafe { bindings::thread_group_empty(bindings::get_current()) } {
+    if !unsafe { bindings::thread_group_empty(current.as_ptr()) } {
         return Err(EINVAL);
     }
     if !capable_in(target.user_ns()) || !capable_in(cred_ns) {

@@ -26,9 +26,10 @@ fn set_agent_ns() -> Result {
     if !unsafe { bindings::agent_ns_enabled() } {
         return Err(EOPNOTSUPP);
     }
+    let current = crate::current!();
     // SAFETY: `current` and `current_user_ns()` are valid for the current task.
     let allowed = unsafe {
-        bindings::task_no_new_privs(bindings::get_current())
+        bindings::task_no_new_privs(current.as_ptr())
             || bindings::ns_capable(
                 bindings::current_user_ns(),
                 bindings::CAP_SYS_ADMIN as c_int,
@@ -39,7 +40,7 @@ fn set_agent_ns() -> Result {
     }
     // A session covers whole processes: a thread cannot leave its siblings behind.
     // SAFETY: `current` is a valid task.
-    if !unsafe { bindings::thread_group_empty(bindings::get_current()) } {
+    if !unsafe { bindings::thread_group_empty(current.as_ptr()) } {
         return Err(EINVAL);
     }
     let child = AgentNamespace::current().new_child()?;
@@ -175,8 +176,9 @@ fn set_budget(addr: c_ulong, size: c_ulong) -> Result {
         // SAFETY: `owner` is a valid user namespace.
         unsafe { bindings::ns_capable(owner, cap) }
     } else {
+        let current = crate::current!();
         // SAFETY: `current` and `owner` are valid.
-        unsafe { bindings::has_ns_capability_noaudit(bindings::get_current(), owner, cap) }
+        unsafe { bindings::has_ns_capability_noaudit(current.as_ptr(), owner, cap) }
     };
     s.set_limits(new, &known, privileged)
 }

@@ -8,7 +8,9 @@
 //! rare paths they sit on (session creation and end, intent changes, budget crossings).
 
 use super::{budget::counter_name, counters::NR_COUNTERS, AgentNamespace};
-use crate::{bindings, ffi::c_char, prelude::*, tracepoint::declare_trace};
+use crate::{
+    bindings, ffi::c_char, pid_namespace::PidNamespace, prelude::*, tracepoint::declare_trace,
+};
 
 declare_trace! {
     /// # Safety
@@ -46,14 +48,13 @@ pub(crate) enum EndReason {
 /// `agent_ns:agent_session_start`: `ns` was just created by the current task.
 pub(crate) fn session_start(ns: &AgentNamespace, parent: &AgentNamespace) {
     let (id, parent_id) = (ns.id(), parent.id());
-    // SAFETY: `current` is valid; `init_pid_ns` and `init_user_ns` are static.
-    let (pid, uid) = unsafe {
-        let current = bindings::get_current();
-        (
-            bindings::task_tgid_nr_ns(current, &raw mut bindings::init_pid_ns),
-            bindings::from_kuid(&raw mut bindings::init_user_ns, bindings::task_uid(current)),
-        )
-    };
+    let current = crate::current!();
+    // SAFETY: `init_pid_ns` is a static object that is never freed.
+    let init_pid_ns = unsafe { PidNamespace::from_ptr(&raw const bindings::init_pid_ns) };
+    let pid = current.tgid_nr_ns(Some(init_pid_ns));
+    // SAFETY: `init_user_ns` is a static object that `from_kuid()` only reads.
+    let uid =
+        unsafe { bindings::from_kuid(&raw mut bindings::init_user_ns, current.uid().into_raw()) };
     // SAFETY: Both ids are `AGENT_NS_ID_BYTES` long.
     unsafe { agent_session_start(id.0.as_ptr(), parent_id.0.as_ptr(), ns.level(), pid, uid) };
 }
