@@ -414,15 +414,22 @@ def spawn_sets_intent_and_budget():
     check_eq("spawned-by-python", intent, "the spawned command's intent")
     check(sid != str(agentns.session_id()) and sid != "0" * 32, "a new session: %s" % sid)
     check_eq(sid, str(p.session_id), "Popen.session_id")
-    p = agentns.spawn(["sh", "-c", "while :; do cat /dev/null; done"],
-                      budget=Budget(syscalls=3000, action=Action.kill))
-    check_eq(-signal.SIGKILL, p.wait(timeout=100), "killed by its budget")
     p = agentns.spawn(["cat", "/proc/self/agent_intent"], intent="caller's children",
                       budget=Budget(openat=50, exec=2, action=Action.deny),
                       stdout=subprocess.PIPE)
     out = p.communicate(timeout=60)[0].decode()
     check_eq(0, p.returncode, "exit status under a deny budget")
     check_eq("caller's children\n", out, "the intent under a deny budget")
+
+
+# Apart from spawn_sets_intent_and_budget, with a harness timeout of its
+# own: the debug guest has taken 80 s and more to end this shell loop
+# (see the stress test's slow-dying processes in the dev-tools guide).
+@test
+def spawn_with_a_kill_budget_is_killed():
+    p = agentns.spawn(["sh", "-c", "while :; do cat /dev/null; done"],
+                      budget=Budget(syscalls=3000, action=Action.kill))
+    check_eq(-signal.SIGKILL, p.wait(timeout=110), "killed by its budget")
 
 
 @test
