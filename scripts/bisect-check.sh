@@ -11,9 +11,9 @@
 # failure.  It takes long (the commits that touch a widely included
 # header rebuild most of the kernel), so `make check` does not run it.
 #
-#   scripts/bisect-check.sh [FIRST]     start at patch number FIRST (the
+#   scripts/bisect-check.sh [FIRST]     go on from patch number FIRST (the
 #                                       tree and build of the run before
-#                                       must be at FIRST-1)
+#                                       are at FIRST-1, or FIRST applied)
 #
 # Results: one line per commit, "ok NN subject (build Ns, boot Ns)" or
 # "not ok ...", in $CACHE/bisect/result, and a last line with the total.
@@ -52,13 +52,13 @@ step() {
 	fi
 	t=$(date +%s)
 	if [ "$status" = ok ]; then
-		if ! AGENTNS_KERNEL=$B/build/arch/x86/boot/bzImage bash "$AGENTNS_ROOT/scripts/vm.sh" \
-			-n -t 600 -a "kunit.filter_glob=rust_*" -- \
+		: >"$B/logs/$n.console"
+		if ! AGENTNS_KERNEL=$B/build/arch/x86/boot/bzImage AGENTNS_CONSOLE=$B/logs/$n.console \
+			bash "$AGENTNS_ROOT/scripts/vm.sh" -n -t 600 -a "kunit.filter_glob=rust_*" -- \
 			'uname -r; ls /proc/self/ns; cat /proc/self/agent_session 2>/dev/null; true' \
 			>"$B/logs/$n.boot" 2>&1; then
 			status="not ok" why="boot failed"
 		fi
-		cp "$CACHE/runs/latest/console.log" "$B/logs/$n.console"
 		if grep -qE '^(\s*)not ok |BUG:|WARNING:|Oops|Kernel panic|UBSAN|KASAN' "$B/logs/$n.console"; then
 			status="not ok"
 			why="console: $(grep -m1 -E '^(\s*)not ok |BUG:|WARNING:|Oops|Kernel panic|UBSAN|KASAN' "$B/logs/$n.console")"
@@ -72,8 +72,12 @@ step() {
 for p in "$B"/series/*.patch; do
 	n=$((10#$(basename "$p" | cut -c1-4)))
 	[ "$n" -ge "$first" ] || continue
-	(cd "$B/linux" && git apply --whitespace=nowarn "$p") ||
-		die "$(basename "$p") does not apply"
+	if [ "$n" = "$first" ] && (cd "$B/linux" && git apply -R --check "$p" 2>/dev/null); then
+		: # a resumed run: FIRST was applied before the run stopped
+	else
+		(cd "$B/linux" && git apply --whitespace=nowarn "$p") ||
+			die "$(basename "$p") does not apply"
+	fi
 	step "$n" "$(sed -n 's/^Subject: \[PATCH [0-9]*\/[0-9]*\] //p' "$p")"
 done
 fails=$(grep -c '^not ok' "$B/result" || true)

@@ -71,10 +71,10 @@ guest_tests() {
 	local label=$1 out=$2 vmrc bad
 	shift 2
 	set +e
-	bash "$AGENTNS_ROOT/scripts/vm.sh" "$@" >"$out"
+	: >"$out.console"
+	AGENTNS_CONSOLE=$out.console bash "$AGENTNS_ROOT/scripts/vm.sh" "$@" >"$out"
 	vmrc=$?
 	set -e
-	cp "$CACHE/runs/latest/console.log" "$out.console" 2>/dev/null || : >"$out.console"
 	sed '/^agentns-kmemleak-begin/,/^agentns-kmemleak-end/d' "$out"
 	if [ "$vmrc" = 125 ]; then
 		record "$label: boot and run the kselftests" fail "guest hung or crashed; see $out.console"

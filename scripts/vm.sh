@@ -18,7 +18,9 @@
 # host's root file system is shared read-only at /host, with the guest's
 # /proc, /sys, /dev and /tmp mounted over its own, so that host programs
 # run in the guest with `chroot /host PROG` (e.g. the host's python3).
-# The console log and the command's output are kept under $CACHE/runs/.
+# The console log and the command's output are kept under $CACHE/runs/;
+# AGENTNS_CONSOLE=FILE also copies the console log to FILE when the guest
+# stops (runs/latest is only the newest run, which may be another's).
 . "$(dirname "$0")/common.sh"
 
 timeout_s=300 interactive=0 append= extra= shares=1
@@ -135,6 +137,7 @@ timeout -k 5 "$timeout_s" "${QEMU[@]}" -monitor none -serial "file:$RUN/console.
 qpid=$!
 tail -n +1 -f --pid=$qpid "$RUN/output" | grep --line-buffered -v '^agentns-exit-status: ' || true
 wait $qpid && qrc=0 || qrc=$?
+[ -z "${AGENTNS_CONSOLE:-}" ] || cp "$RUN/console.log" "$AGENTNS_CONSOLE"
 elapsed=$(( $(date +%s) - t ))
 status=$(sed -n 's/^agentns-exit-status: \([0-9]*\).*/\1/p' "$RUN/output" | tail -n1)
 if [ -z "$status" ]; then
