@@ -796,7 +796,9 @@ static void proc_line(int pid, const char *name, char *val, size_t size)
  * Prints each live process of process group @pgrp: pid, state, whether it
  * is exiting (PF_EXITING in the flags of /proc/PID/stat), the CPU time it
  * has had (utime + stime, in clock ticks: whether it runs at all), its
- * pending signals, session and name, then where it is in the kernel.
+ * minor page faults (a fault that is taken again and again shows as a
+ * count that grows between two looks), its pending signals, session and
+ * name, then where it is in the kernel.
  */
 static void show_group(pid_t pgrp)
 {
@@ -806,7 +808,7 @@ static void show_group(pid_t pgrp)
 	while (proc && (de = readdir(proc))) {
 		char path[64], stat[512], ns[64] = "?", comm[32], state;
 		char pnd[32], shd[32], wchan[64], syscall[64], stack[1024], *save;
-		unsigned long utime = 0, stime = 0;
+		unsigned long utime = 0, stime = 0, minflt = 0;
 		unsigned int flags = 0;
 		int pid = atoi(de->d_name), gid;
 		ssize_t len;
@@ -819,8 +821,8 @@ static void show_group(pid_t pgrp)
 		if (!f)
 			continue;
 		if (!fgets(stat, sizeof(stat), f) ||
-		    sscanf(stat, "%*d (%31[^)]) %c %*d %d %*d %*d %*d %u %*u %*u %*u %*u %lu %lu",
-			   comm, &state, &gid, &flags, &utime, &stime) != 6)
+		    sscanf(stat, "%*d (%31[^)]) %c %*d %d %*d %*d %*d %u %lu %*u %*u %*u %lu %lu",
+			   comm, &state, &gid, &flags, &minflt, &utime, &stime) != 7)
 			gid = 0;
 		fclose(f);
 		if (gid != pgrp)
@@ -833,8 +835,9 @@ static void show_group(pid_t pgrp)
 		proc_line(pid, "wchan", wchan, sizeof(wchan));
 		proc_line(pid, "syscall", syscall, sizeof(syscall));
 		proc_line(pid, "stack", stack, sizeof(stack));
-		say("  left: pid %d state %c%s cpu %lu ticks SigPnd %s ShdPnd %s %s %s", pid,
-		    state, flags & 0x4 ? " exiting" : "", utime + stime, pnd, shd, ns, comm);
+		say("  left: pid %d state %c%s cpu %lu ticks minflt %lu SigPnd %s ShdPnd %s %s %s",
+		    pid, state, flags & 0x4 ? " exiting" : "", utime + stime, minflt, pnd, shd,
+		    ns, comm);
 		say("    wchan %s syscall %s, stack:", wchan, syscall);
 		for (char *f = strtok_r(stack, "|", &save); f; f = strtok_r(NULL, "|", &save))
 			say("      %s", f);
