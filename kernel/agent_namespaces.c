@@ -39,8 +39,7 @@
 #include "agent_ns_type_guard.h"
 static_assert(AGENT_NS_TYPE == AGENT_NS);
 
-/* Protects the links between sessions; see rust/kernel/agent_ns/tree.rs. */
-DEFINE_MUTEX(agent_ns_tree_lock);
+/* The top-level sessions, under the tree lock (rust/kernel/agent_ns/tree.rs). */
 LIST_HEAD(agent_ns_roots);
 
 /*
@@ -347,6 +346,7 @@ static const struct ctl_table agent_ns_sysctls[] = {
 
 static int __init agent_ns_init(void)
 {
+	agent_ns_tree_init();
 	if (agent_ns_boot_off) {
 		agent_ns_enabled_sysctl = 0;
 		agent_ns_set_enabled(false);

@@ -70,8 +70,8 @@ struct agent_ns_pcpu {
  * @pcpu:    the session's own event counters; for init_agent_ns, which
  *           counts nothing, a sink that is never read
  * @budget_mask: bit N set when this session or an ancestor limits counter
- *           N; the hooks then charge the budgets (written under
- *           agent_ns_tree_lock, read locklessly)
+ *           N; the hooks then charge the budgets (written under the
+ *           tree lock, read locklessly)
  * @elapsed_timer: fires at the session's max_elapsed_ns deadline
  * @elapsed_work:  applies the budget action for @elapsed_timer
  * @ucounts: the owner's count of agent namespaces (max_agent_namespaces)
@@ -124,8 +124,7 @@ enum agent_ns_end_reason {
 #ifdef CONFIG_AGENT_NS
 
 extern struct agent_namespace init_agent_ns;
-extern struct mutex agent_ns_tree_lock;
-/* The top-level sessions (children of init_agent_ns), under the lock. */
+/* The top-level sessions (children of init_agent_ns), under the tree lock. */
 extern struct list_head agent_ns_roots;
 /*
  * On while at least one session other than the initial one exists and
@@ -165,6 +164,7 @@ int agent_ns_bytes_left(struct agent_namespace *ns, enum agent_ns_counter c,
 			size_t *len);
 void agent_ns_elapsed_expired(struct agent_namespace *ns);
 void agent_ns_reap_tick(unsigned int max_lifetime_s);
+void agent_ns_tree_init(void);
 void agent_ns_resume(void);
 struct agent_namespace *agent_ns_get_parent(struct agent_namespace *ns);
 bool agent_ns_file_label(struct agent_ns_label *label);

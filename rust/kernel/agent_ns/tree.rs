@@ -7,30 +7,36 @@
 //! is created or freed, when counters are read, when limits are set, and by the reaper; never on
 //! the counting path, which may run in atomic context. Walks under it reschedule between
 //! sessions, so that reading the counters of a session with ten thousand sub-sessions (which
-//! any member may do) neither spins other cpus nor keeps its own from scheduling.
+//! any member may do) neither spins other cpus nor keeps its own from scheduling. The C side
+//! never takes it.
 
-use crate::bindings;
-use core::marker::PhantomData;
+use crate::{global_lock, sync::lock::GlobalGuard};
+use core::pin::Pin;
 
-/// Proof that the tree lock (`agent_ns_tree_lock`) is held; dropping it unlocks.
+global_lock! {
+    // SAFETY: `agent_ns_tree_init()` initialises the lock, from `agent_ns_init()`, before any
+    // session can exist, so before its first use; `TREE_LOCK` backs no other lock.
+    unsafe(uninit) static TREE_LOCK: Mutex<()> = ();
+}
+
+/// Proof that the tree lock is held; dropping it unlocks.
 pub(crate) struct TreeGuard {
-    _not_send: PhantomData<*mut ()>,
+    _guard: GlobalGuard<TREE_LOCK>,
 }
 
 impl TreeGuard {
     /// Takes the tree lock; may sleep.
     pub(crate) fn lock() -> Self {
-        // SAFETY: `agent_ns_tree_lock` is a statically initialised mutex.
-        unsafe { bindings::mutex_lock(&raw mut bindings::agent_ns_tree_lock) };
         TreeGuard {
-            _not_send: PhantomData,
+            _guard: TREE_LOCK.lock(),
         }
     }
 }
 
-impl Drop for TreeGuard {
-    fn drop(&mut self) {
-        // SAFETY: The guard exists, so this thread holds the lock.
-        unsafe { bindings::mutex_unlock(&raw mut bindings::agent_ns_tree_lock) };
-    }
+/// Initialises the tree lock; called once, by the initcall `agent_ns_init()`.
+#[no_mangle]
+extern "C" fn agent_ns_tree_init() {
+    // SAFETY: The initcall runs once, before user space can create a session (and with it the
+    // lock's first user).
+    unsafe { TREE_LOCK.init() };
 }
