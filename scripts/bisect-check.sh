@@ -35,10 +35,13 @@ fi
 K=(make -C "$B/linux" O="$B/build" LLVM=-19 RUSTC=/usr/bin/rustc
    BINDGEN="$CARGO_HOME/bin/bindgen" -j"$JOBS")
 mkdir -p "$B/build" "$B/logs"
+files=$(sed -n 's|^+++ b/||p' "$B"/series/*.patch | sort -u | sed 's/[.[\*^$]/\\&/g' | paste -sd'|')
+# A failed KUnit test ("[    2.7] not ok 3 ...") or a kernel complaint.
+bad='(^|\] )\s*not ok [0-9]|BUG:|WARNING:|Oops|Kernel panic|UBSAN|KASAN'
 
 # step N NAME - build and boot what is applied now.
 step() {
-	local n=$1 name=$2 log=$B/logs/$1.log t b files status=ok why=
+	local n=$1 name=$2 log=$B/logs/$1.log t b status=ok why=
 	t=$(date +%s)
 	cp "$B/final.config" "$B/build/.config"
 	if ! { "${K[@]}" olddefconfig && "${K[@]}" bzImage; } >"$log" 2>&1; then
@@ -46,7 +49,6 @@ step() {
 	fi
 	b=$(($(date +%s) - t))
 	# Warnings in the files the series adds or touches.
-	files=$(sed -n 's|^+++ b/||p' "$B"/series/*.patch | sort -u | sed 's/[.[\*^$]/\\&/g' | paste -sd'|')
 	if [ "$status" = ok ] && grep -E "warning:" "$log" | grep -qE "($files)"; then
 		status="not ok" why="warning: $(grep -E 'warning:' "$log" | grep -m1 -E "($files)")"
 	fi
@@ -59,9 +61,8 @@ step() {
 			>"$B/logs/$n.boot" 2>&1; then
 			status="not ok" why="boot failed"
 		fi
-		if grep -qE '^(\s*)not ok |BUG:|WARNING:|Oops|Kernel panic|UBSAN|KASAN' "$B/logs/$n.console"; then
-			status="not ok"
-			why="console: $(grep -m1 -E '^(\s*)not ok |BUG:|WARNING:|Oops|Kernel panic|UBSAN|KASAN' "$B/logs/$n.console")"
+		if grep -qE "$bad" "$B/logs/$n.console"; then
+			status="not ok" why="console: $(grep -m1 -E "$bad" "$B/logs/$n.console")"
 		fi
 	fi
 	printf '%s %02d %s (build %ss, boot %ss)%s\n' "$status" "$n" "$name" "$b" \
