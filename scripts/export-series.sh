@@ -207,7 +207,7 @@ benchmark page, each indexed in its book; the sysctls are also listed
 in sysctl/kernel.rst and sysctl/user.rst."
 pick 0007-MAINTAINERS
 
-# Every patch is used, each whole once.
+# Every patch of patches/ is in the series (whole or in parts).
 for p in "$AGENTNS_ROOT"/patches/*.patch; do
 	printf '%s\n' "${used[@]}" | grep -qxF "$p" ||
 		die "$(basename "$p") is not in the series"
