@@ -511,18 +511,6 @@ void agent_ns_proc_unlock(struct task_struct *task)
 	up_read(&task->signal->exec_update_lock);
 }
 
-/* The C compiler's layout, checked against bindgen's by a KUnit test. */
-const size_t agent_ns_c_layout[8] = {
-	sizeof(struct agent_namespace),
-	offsetof(struct agent_namespace, parent),
-	offsetof(struct agent_namespace, user_ns),
-	offsetof(struct agent_namespace, level),
-	offsetof(struct agent_namespace, id),
-	sizeof(struct ns_common),
-	offsetof(struct agent_namespace, pcpu),
-	offsetof(struct agent_namespace, budget_mask),
-};
-
 static void agent_ns_elapsed_workfn(struct work_struct *work)
 {
 	agent_ns_elapsed_expired(container_of(work, struct agent_namespace,

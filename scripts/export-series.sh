@@ -120,10 +120,10 @@ pick 0033-security
 pick 0003-rust-add-a-per-cpu rust/kernel/percpu.rs rust/helpers/percpu.c
 
 # The option, and the types the rest is written in.
-part 0002-agent_ns --include=init/Kconfig
+part 0002-agent_ns --include=init/Kconfig --include=Kbuild
 part 0004-nsproxy --include=include/linux/nsproxy.h
 part 0003-rust-agent_ns
-new kernel/Kconfig.agent_ns include/linux/agent_namespaces.h \
+new kernel/Kconfig.agent_ns kernel/agent_ns_offsets.c include/linux/agent_namespaces.h \
 	include/trace/events/agent_ns.h rust/helpers/agent_ns.c \
 	$AN/id.rs $AN/counters.rs $AN/intent.rs
 rust_mod
@@ -133,8 +133,10 @@ commit "agent_ns: add CONFIG_AGENT_NS and the session's types" \
 option, struct agent_namespace and the inline hooks of
 <linux/agent_namespaces.h>, the agent_ns trace events, the nsproxy
 member, and the Rust module with the types it is written in: the
-session id, the counters and the intent tag.  Nothing creates a session
-yet."
+session id, the counters and the intent tag.  kbuild generates the C
+compiler's layout of struct agent_namespace into
+<generated/agent-ns-offsets.h>, for the Rust side to check bindgen's
+view against at build time.  Nothing creates a session yet."
 
 # The core: the session object and its budgets, which the C glue and the
 # Rust side need of each other.

@@ -197,7 +197,6 @@ int switch_agent_namespace(struct agent_namespace *ns);
  * task_struct's layout).
  */
 struct agent_namespace *task_agent_ns_get(struct task_struct *task);
-extern const size_t agent_ns_c_layout[8];
 void agent_ns_activate(void);
 void agent_ns_deactivate(void);
 void agent_ns_enforcing_add(int delta);

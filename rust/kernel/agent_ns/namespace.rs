@@ -60,16 +60,37 @@ pub struct AgentNamespace {
     inner: Opaque<bindings::agent_namespace>,
 }
 
-// What the code assumes of the layouts, checked at compile time (bindgen sees the C types with
-// the C compiler's flags): the C part is the first field of a `Session`, `budget_mask` (an
-// `unsigned long`) has the layout of `usize`, and the budget struct is the ABI's latest size.
+// What the code assumes of the layouts, checked at compile time: the C part is the first field
+// of a `Session`, `budget_mask` (an `unsigned long`) has the layout of `usize`, the budget struct
+// is the ABI's latest size, and bindgen's view of `struct agent_namespace` is the C compiler's
+// (on this toolchain bindgen's `struct task_struct` is not: see the design notes in the admin
+// guide). The C compiler's sizes and offsets come from `<generated/agent-ns-offsets.h>`, which
+// kbuild generates from `kernel/agent_ns_offsets.c` before anything is built.
 const _: () = {
-    assert!(core::mem::offset_of!(Session, ns) == 0);
+    use bindings::agent_namespace as C;
+    use core::mem::offset_of;
+
+    assert!(offset_of!(Session, ns) == 0);
     assert!(size_of::<core::ffi::c_ulong>() == size_of::<usize>());
     assert!(align_of::<core::ffi::c_ulong>() == align_of::<usize>());
     assert!(
         size_of::<bindings::agent_ns_budget>() == bindings::AGENT_NS_BUDGET_SIZE_LATEST as usize
     );
+    assert!(size_of::<C>() == bindings::AGENT_NS_C_SIZE as usize);
+    assert!(align_of::<C>() == bindings::AGENT_NS_C_ALIGN as usize);
+    assert!(offset_of!(C, ns) == bindings::AGENT_NS_C_NS as usize);
+    assert!(offset_of!(C, parent) == bindings::AGENT_NS_C_PARENT as usize);
+    assert!(offset_of!(C, user_ns) == bindings::AGENT_NS_C_USER_NS as usize);
+    assert!(offset_of!(C, level) == bindings::AGENT_NS_C_LEVEL as usize);
+    assert!(offset_of!(C, id) == bindings::AGENT_NS_C_ID as usize);
+    assert!(offset_of!(C, pcpu) == bindings::AGENT_NS_C_PCPU as usize);
+    assert!(offset_of!(C, budget_mask) == bindings::AGENT_NS_C_BUDGET_MASK as usize);
+    assert!(offset_of!(C, elapsed_timer) == bindings::AGENT_NS_C_ELAPSED_TIMER as usize);
+    assert!(offset_of!(C, elapsed_work) == bindings::AGENT_NS_C_ELAPSED_WORK as usize);
+    assert!(offset_of!(C, ucounts) == bindings::AGENT_NS_C_UCOUNTS as usize);
+    assert!(offset_of!(C, expired) == bindings::AGENT_NS_C_EXPIRED as usize);
+    assert!(offset_of!(C, reaped) == bindings::AGENT_NS_C_REAPED as usize);
+    assert!(offset_of!(C, dying) == bindings::AGENT_NS_C_DYING as usize);
 };
 
 /// A non-initial session: the C part and the Rust-only state.
@@ -569,23 +590,6 @@ unsafe fn free_one(ns: *mut bindings::agent_namespace) -> Option<*mut bindings::
 mod tests {
     use super::{AgentNamespace, MAX_DEPTH};
     use crate::{bindings, prelude::*, task::Task};
-    use core::mem::{offset_of, size_of};
-
-    /// bindgen's view of `struct agent_namespace` is the C compiler's (on this toolchain
-    /// bindgen's `struct task_struct` is not: see the design notes in the admin guide).
-    #[test]
-    fn layout_matches_c() {
-        // SAFETY: `agent_ns_c_layout` is a constant array.
-        let c = unsafe { bindings::agent_ns_c_layout };
-        assert_eq!(c[0], size_of::<bindings::agent_namespace>());
-        assert_eq!(c[1], offset_of!(bindings::agent_namespace, parent));
-        assert_eq!(c[2], offset_of!(bindings::agent_namespace, user_ns));
-        assert_eq!(c[3], offset_of!(bindings::agent_namespace, level));
-        assert_eq!(c[4], offset_of!(bindings::agent_namespace, id));
-        assert_eq!(c[5], size_of::<bindings::ns_common>());
-        assert_eq!(c[6], offset_of!(bindings::agent_namespace, pcpu));
-        assert_eq!(c[7], offset_of!(bindings::agent_namespace, budget_mask));
-    }
 
     #[test]
     fn init_session_is_the_root() {
