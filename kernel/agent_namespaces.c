@@ -28,6 +28,7 @@
 #include <linux/sysctl.h>
 #include <linux/stddef.h>
 #include <linux/ptrace.h>
+#include <linux/uio.h>
 #include <linux/user_namespace.h>
 #include <asm/syscall.h>
 
@@ -581,6 +582,18 @@ agent_ns_charge_count(struct agent_namespace *ns, enum agent_ns_counter c,
 {
 	agent_ns_charge(ns, c, val);
 	this_cpu_add(ns->pcpu->count[c], val);
+}
+
+/* agent_ns_clamp_iter() under an enforced budget on @c. */
+int __agent_ns_clamp_iter(struct agent_namespace *ns, enum agent_ns_counter c,
+			  struct iov_iter *iter)
+{
+	size_t len = iov_iter_count(iter);
+	int err = agent_ns_bytes_left(ns, c, &len);
+
+	if (!err)
+		iov_iter_truncate(iter, len);
+	return err;
 }
 
 /*

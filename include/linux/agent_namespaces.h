@@ -25,6 +25,7 @@
 #include <uapi/linux/agent_namespaces.h>
 
 struct cred;
+struct iov_iter;
 struct nsset;
 struct pid;
 struct pid_namespace;
@@ -162,6 +163,8 @@ int agent_ns_charge(struct agent_namespace *ns, enum agent_ns_counter c, u64 val
 int agent_ns_check(struct agent_namespace *ns, enum agent_ns_counter c);
 int agent_ns_bytes_left(struct agent_namespace *ns, enum agent_ns_counter c,
 			size_t *len);
+int __agent_ns_clamp_iter(struct agent_namespace *ns, enum agent_ns_counter c,
+			  struct iov_iter *iter);
 void agent_ns_elapsed_expired(struct agent_namespace *ns);
 void agent_ns_reap_tick(unsigned int max_lifetime_s);
 void agent_ns_tree_init(void);
@@ -455,6 +458,19 @@ static __always_inline int agent_ns_clamp(enum agent_ns_counter c, size_t *len)
 }
 
 /*
+ * agent_ns_clamp() for the bytes of an iov_iter, which it truncates.  The
+ * work is out of line: a caller outside an enforced budget does not keep
+ * the length in memory for it.
+ */
+static __always_inline int agent_ns_clamp_iter(enum agent_ns_counter c,
+					       struct iov_iter *iter)
+{
+	struct agent_namespace *ns = agent_ns_enforced(c);
+
+	return ns ? __agent_ns_clamp_iter(ns, c, iter) : 0;
+}
+
+/*
  * agent_ns_clamp() for a transfer from one descriptor to another, which
  * counts as read and as written.
  */
@@ -553,6 +569,12 @@ static inline int agent_ns_clamp(enum agent_ns_counter c, size_t *len)
 	return 0;
 }
 
+static inline int agent_ns_clamp_iter(enum agent_ns_counter c,
+				      struct iov_iter *iter)
+{
+	return 0;
+}
+
 static inline int agent_ns_clamp_transfer(size_t *len)
 {
 	return 0;
@@ -611,20 +633,5 @@ static inline void agent_ns_audit_session(struct audit_buffer *ab)
 {
 }
 #endif
-
-/*
- * agent_ns_clamp() for the bytes of an iov_iter, which it truncates (a
- * macro, so that only its users need <linux/uio.h>).
- */
-#define agent_ns_clamp_iter(c, iter)					\
-({									\
-	struct iov_iter *__iter = (iter);				\
-	size_t __len = iov_iter_count(__iter);				\
-	int __err = agent_ns_clamp(c, &__len);				\
-									\
-	if (!__err)							\
-		iov_iter_truncate(__iter, __len);			\
-	__err;								\
-})
 
 #endif /* _LINUX_AGENT_NAMESPACES_H */
