@@ -388,24 +388,13 @@ static __always_inline int agent_ns_count_sqe(void)
 }
 
 /*
- * io_uring: the entries of one submission batch count as system calls.
- * Returns whether each is charged on its own (agent_ns_count_sqe()), as
- * a deny budget needs: under a budget on system calls.  Otherwise
- * agent_ns_count_sqes() adds them all at the end of the batch.
+ * The end of a submission batch: count its @nr entries, unless @each says
+ * that they were charged one by one (a budget on system calls set during
+ * the batch is charged the batch at once).
  */
-static __always_inline bool agent_ns_sqes_each(void)
+static __always_inline void agent_ns_count_sqes(unsigned int nr, bool each)
 {
-	return agent_ns_counting() &&
-	       agent_ns_limited(__agent_ns_current(), AGENT_NS_SYSCALLS);
-}
-
-/*
- * Count the @nr entries of a batch that were not charged one by one (a
- * budget on system calls set meanwhile is charged the batch at once).
- */
-static __always_inline void agent_ns_count_sqes(unsigned int nr)
-{
-	if (agent_ns_counting())
+	if (agent_ns_counting() && !each)
 		__agent_ns_count(AGENT_NS_SYSCALLS, nr);
 }
 
@@ -423,6 +412,19 @@ agent_ns_enforced(enum agent_ns_counter c)
 		return NULL;
 	ns = __agent_ns_current();
 	return likely(!agent_ns_limited(ns, c)) ? NULL : ns;
+}
+
+/*
+ * io_uring: the entries of one submission batch count as system calls.
+ * Returns whether each is charged on its own (agent_ns_count_sqe()), as
+ * an enforcing budget on system calls needs: a deny budget refuses the
+ * entries past its limit, and a signal acts at the entry that crosses it.
+ * Otherwise agent_ns_count_sqes() adds them all at the end of the batch
+ * (a log budget is charged the batch at once).
+ */
+static __always_inline bool agent_ns_sqes_each(void)
+{
+	return agent_ns_enforced(AGENT_NS_SYSCALLS);
 }
 
 /**
@@ -555,7 +557,7 @@ static inline bool agent_ns_sqes_each(void)
 	return false;
 }
 
-static inline void agent_ns_count_sqes(unsigned int nr)
+static inline void agent_ns_count_sqes(unsigned int nr, bool each)
 {
 }
 

@@ -1177,6 +1177,61 @@ TEST_F(session, io_uring_sqes_past_max_syscalls_are_denied_unexecuted)
 }
 
 /*
+ * Under SIGKILL too, a batch cannot run past max_syscalls: each entry is
+ * charged on its own.  Of three one-byte WRITEs to a pipe after the
+ * io_uring_enter() that is the limit's last call but one, the first is the
+ * last the limit allows, the second crosses it (it may still run: its
+ * task dies on the way back to user space), and the third does not run.
+ */
+TEST_F(session, io_uring_sqes_past_a_sigkill_max_syscalls_do_not_run)
+{
+	char got[4];
+	int data[2], status;
+	ssize_t n;
+
+	if (no_io_uring())
+		SKIP(return, "no io_uring: %s", strerror(errno));
+	ASSERT_EQ(0, pipe(data));
+	self->child = fork();
+	ASSERT_GE(self->child, 0);
+	if (self->child == 0) {
+		struct agent_ns_budget b = { .action = AGENT_NS_ACTION_SIGKILL };
+		struct io_uring_sqe *sqe;
+		struct agentns_ring r;
+		int res[3];
+
+		close(data[0]);
+		if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0))
+			_exit(1);
+		if (ring_setup(&r, 8))
+			_exit(2);
+		for (int i = 0; i < 3; i++) {
+			sqe = ring_sqe(&r, IORING_OP_WRITE, data[1], i);
+			sqe->addr = (unsigned long)&"abc"[i];
+			sqe->len = 1;
+		}
+		b.max_syscalls = counters().total_syscalls + 3;	/* call t */
+		if (set_budget(&b))					/* t + 1 */
+			_exit(3);
+		/* io_uring_enter() is t + 2, the first SQE t + 3: the last. */
+		ring_run(&r, res);
+		_exit(42);
+	}
+	close(data[1]);
+	ASSERT_EQ(self->child, waitpid(self->child, &status, 0));
+	self->child = 0;
+	ASSERT_TRUE(WIFSIGNALED(status)) TH_LOG("exit status %d", WEXITSTATUS(status));
+	EXPECT_EQ(SIGKILL, WTERMSIG(status));
+	n = read(data[0], got, sizeof(got));
+	ASSERT_GE(n, 1);
+	EXPECT_LE(n, 2);
+	EXPECT_EQ('a', got[0]);
+	if (n == 2)
+		EXPECT_EQ('b', got[1]);
+	close(data[0]);
+}
+
+/*
  * Starts the test's child in a fresh session with a grandchild that spins
  * in user space (never enters the kernel again), and runs @body in the
  * child once the grandchild spins.  The test is the child subreaper.

@@ -519,6 +519,43 @@ TEST_F(session, io_uring_nops_count_as_system_calls)
 	ring_close(&r);
 }
 
+/*
+ * A log budget on max_syscalls that a batch crosses: the batch counts as
+ * it does without one, each entry once, every entry runs, and the budget
+ * fires.
+ */
+TEST_F(session, io_uring_batch_crossing_a_log_budget_counts_each_entry_once)
+{
+	struct agent_ns_budget b = { .action = AGENT_NS_ACTION_LOG };
+	struct agent_ns_info info = { 0 };
+	struct agent_ns_counters c1;
+	struct agentns_ring r;
+	int res[8], fd;
+
+	if (no_io_uring())
+		SKIP(return, "no io_uring: %s", strerror(errno));
+	fd = open("/proc/self/ns/agent", O_RDONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ring_setup(&r, 32));
+	for (int i = 0; i < 8; i++)
+		ring_sqe(&r, IORING_OP_NOP, -1, i);
+	ASSERT_EQ(0, get_counters(&self->c0));			/* call t */
+	/* The prctl is t + 1, io_uring_enter() t + 2, the NOPs t + 3 on. */
+	b.max_syscalls = self->c0.total_syscalls + 5;
+	ASSERT_EQ(0, prctl(PR_SET_AGENT_BUDGET_LIMITS, &b, sizeof(b), 0, 0));
+	ASSERT_EQ(0, ring_run(&r, res));
+	ASSERT_EQ(0, get_counters(&c1));
+	for (int i = 0; i < 8; i++)
+		EXPECT_EQ(0, res[i]);
+	/* The budget's prctl, io_uring_enter(), 8 NOPs and the second read. */
+	EXPECT_EQ(1 + 1 + 8 + 1, c1.total_syscalls - self->c0.total_syscalls);
+	ASSERT_EQ(0, ioctl(fd, AGENT_NS_GET_INFO, &info));
+	EXPECT_EQ(AGENT_NS_FIRED_SYSCALLS, info.fired & AGENT_NS_FIRED_SYSCALLS);
+	EXPECT_EQ(0, info.flags & AGENT_NS_INFO_ACTED);
+	ring_close(&r);
+	close(fd);
+}
+
 /* IORING_OP_WRITE and WRITEV count write_bytes by their res. */
 TEST_F(session, io_uring_write_and_writev_count_write_bytes)
 {
