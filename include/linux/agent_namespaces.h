@@ -417,10 +417,11 @@ agent_ns_enforced(enum agent_ns_counter c)
 /*
  * io_uring: the entries of one submission batch count as system calls.
  * Returns whether each is charged on its own (agent_ns_count_sqe()), as
- * an enforcing budget on system calls needs: a deny budget refuses the
- * entries past its limit, and a signal acts at the entry that crosses it.
- * Otherwise agent_ns_count_sqes() adds them all at the end of the batch
- * (a log budget is charged the batch at once).
+ * an enforcing budget on system calls needs (a deny budget refuses the
+ * entries past its limit, a signal acts at the entry that crosses it):
+ * while some session has an enforcing budget, under any budget on system
+ * calls of the task's session or an ancestor.  Otherwise
+ * agent_ns_count_sqes() adds them all at the end of the batch.
  */
 static __always_inline bool agent_ns_sqes_each(void)
 {
