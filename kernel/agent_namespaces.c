@@ -6,10 +6,9 @@
  * only what has to be C: the statically initialised initial session that
  * init_nsproxy points at before any initcall has run, the nsfs operations
  * table (a __randomize_layout structure), the static keys, the sysctls and
- * the reaper's delayed work, the elapsed-time timer, the task-list walk that
- * sends the signals Rust chooses, the trace event definitions, and
- * accessors for fields of core structures whose layout the Rust side must
- * not assume.
+ * the reaper's delayed work, the task-list walk that sends the signals Rust
+ * chooses, the trace event definitions, and accessors for fields of core
+ * structures whose layout the Rust side must not assume.
  */
 
 #include <linux/agent_namespaces.h>
@@ -30,6 +29,7 @@
 #include <linux/ptrace.h>
 #include <linux/uio.h>
 #include <linux/user_namespace.h>
+#include <linux/workqueue.h>
 #include <asm/syscall.h>
 
 #define CREATE_TRACE_POINTS
@@ -510,58 +510,6 @@ int agent_ns_proc_lock(struct task_struct *task)
 void agent_ns_proc_unlock(struct task_struct *task)
 {
 	up_read(&task->signal->exec_update_lock);
-}
-
-static void agent_ns_elapsed_workfn(struct work_struct *work)
-{
-	agent_ns_elapsed_expired(container_of(work, struct agent_namespace,
-					      elapsed_work));
-}
-
-static enum hrtimer_restart agent_ns_elapsed_timerfn(struct hrtimer *timer)
-{
-	struct agent_namespace *ns = container_of(timer, struct agent_namespace,
-						  elapsed_timer);
-
-	if (!READ_ONCE(ns->dying))
-		queue_work(system_highpri_wq, &ns->elapsed_work);
-	return HRTIMER_NORESTART;
-}
-
-void agent_ns_timer_init(struct agent_namespace *ns)
-{
-	hrtimer_setup(&ns->elapsed_timer, agent_ns_elapsed_timerfn,
-		      CLOCK_BOOTTIME, HRTIMER_MODE_ABS);
-	INIT_WORK(&ns->elapsed_work, agent_ns_elapsed_workfn);
-}
-
-/* Fire the elapsed-time budget at CLOCK_BOOTTIME @deadline_ns. */
-void agent_ns_timer_arm(struct agent_namespace *ns, u64 deadline_ns)
-{
-	if (!READ_ONCE(ns->dying))
-		hrtimer_start(&ns->elapsed_timer, ns_to_ktime(deadline_ns),
-			      HRTIMER_MODE_ABS);
-}
-
-/* Stop the elapsed-time budget; may sleep. */
-void agent_ns_timer_cancel(struct agent_namespace *ns)
-{
-	hrtimer_cancel(&ns->elapsed_timer);
-	cancel_work_sync(&ns->elapsed_work);
-}
-
-/*
- * Stop the elapsed-time budget for good, before the session is freed.  The
- * work re-arms the timer when it finds an older deadline, and the timer
- * queues the work: with @dying set neither does any more, and the second
- * cancel catches a timer the work armed before it saw @dying.
- */
-void agent_ns_timer_shutdown(struct agent_namespace *ns)
-{
-	WRITE_ONCE(ns->dying, true);
-	hrtimer_cancel(&ns->elapsed_timer);
-	cancel_work_sync(&ns->elapsed_work);
-	hrtimer_cancel(&ns->elapsed_timer);
 }
 
 /* Send @sig to the current process (a budget's straggler). */

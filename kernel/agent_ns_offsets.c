@@ -21,12 +21,9 @@ int main(void)
 	OFFSET(AGENT_NS_C_ID, agent_namespace, id);
 	OFFSET(AGENT_NS_C_PCPU, agent_namespace, pcpu);
 	OFFSET(AGENT_NS_C_BUDGET_MASK, agent_namespace, budget_mask);
-	OFFSET(AGENT_NS_C_ELAPSED_TIMER, agent_namespace, elapsed_timer);
-	OFFSET(AGENT_NS_C_ELAPSED_WORK, agent_namespace, elapsed_work);
 	OFFSET(AGENT_NS_C_UCOUNTS, agent_namespace, ucounts);
 	OFFSET(AGENT_NS_C_EXPIRED, agent_namespace, expired);
 	OFFSET(AGENT_NS_C_REAPED, agent_namespace, reaped);
-	OFFSET(AGENT_NS_C_DYING, agent_namespace, dying);
 #endif
 	return 0;
 }

@@ -146,17 +146,18 @@ part 0004-nsproxy --exclude=include/linux/nsproxy.h
 part 0018-nsfs --include=include/linux/proc_ns.h
 part 0021-Documentation-kernel-parameters
 new kernel/agent_namespaces.c kernel/gen_agent_ns_type_guard.sh \
-	$AN/namespace.rs $AN/budget.rs $AN/signal.rs $AN/trace.rs \
-	$AN/tree.rs $AN/reaper.rs $AN/nsfs.rs $AN/prctl.rs
+	$AN/namespace.rs $AN/budget.rs $AN/elapsed.rs $AN/signal.rs \
+	$AN/trace.rs $AN/tree.rs $AN/reaper.rs $AN/nsfs.rs $AN/prctl.rs
 rust_mod
 commit "agent_ns: add the session object, budgets and the nsfs operations" \
 	"Every task's nsproxy names its session; the initial session is
 statically initialised and counts nothing.  The C glue holds what C
 must: the static keys, the sysctls and agent_ns= (documented here), the
-proc_ns_operations, the trace points, the elapsed-time timer, the
-reaper's work and the task-list walk that sends a budget's signal.
-The Rust side holds the policy: creating and freeing sessions, rolling
-counters up into ancestors, budgets and their actions, whom an action
+proc_ns_operations, the trace points, the reaper's work and the
+task-list walk that sends a budget's signal.  The Rust side holds the
+policy: creating and freeing sessions, rolling counters up into
+ancestors, budgets and their actions, the elapsed-time timer and its
+work (kernel::time::hrtimer, kernel::workqueue), whom an action
 may signal, the reaper's choice, setns(2) permission and the prctl
 options (hooked into prctl(2) by the next commit).  A generated header
 checks at build time that AGENT_NS_TYPE shares no bit with a CLONE_*

@@ -9,7 +9,6 @@
 #ifndef _LINUX_AGENT_NAMESPACES_H
 #define _LINUX_AGENT_NAMESPACES_H
 
-#include <linux/hrtimer.h>
 #include <linux/jump_label.h>
 #include <linux/mutex.h>
 #include <linux/ns_common.h>
@@ -21,7 +20,6 @@
 #include <linux/string.h>
 #include <linux/thread_info.h>
 #include <linux/types.h>
-#include <linux/workqueue.h>
 #include <uapi/linux/agent_namespaces.h>
 
 struct cred;
@@ -73,17 +71,13 @@ struct agent_ns_pcpu {
  * @budget_mask: bit N set when this session or an ancestor limits counter
  *           N; the hooks then charge the budgets (written under the
  *           tree lock, read locklessly)
- * @elapsed_timer: fires at the session's max_elapsed_ns deadline
- * @elapsed_work:  applies the budget action for @elapsed_timer
  * @ucounts: the owner's count of agent namespaces (max_agent_namespaces)
  * @expired: set by the reaper while the session has outlived
  *           kernel.agent_ns.max_lifetime (its tasks are killed)
  * @reaped:  set with @expired and never cleared: the reaper killed the
  *           session's tasks (AGENT_NS_INFO_REAPED)
- * @dying:   set when the session is being freed: the elapsed-time timer
- *           and its work no longer re-arm each other
  *
- * Every field but the reference count, @budget_mask and the timer is
+ * Every field but the reference count, @budget_mask and the two flags is
  * immutable after creation.  A session's Rust-only state follows this
  * structure in the same allocation.
  */
@@ -95,12 +89,9 @@ struct agent_namespace {
 	u8 id[AGENT_NS_ID_BYTES];
 	struct agent_ns_pcpu __percpu *pcpu;
 	unsigned long budget_mask;
-	struct hrtimer elapsed_timer;
-	struct work_struct elapsed_work;
 	struct ucounts *ucounts;
 	bool expired;
 	bool reaped;
-	bool dying;
 };
 
 static inline struct agent_namespace *to_agent_ns(struct ns_common *ns)
@@ -165,7 +156,6 @@ int agent_ns_bytes_left(struct agent_namespace *ns, enum agent_ns_counter c,
 			size_t *len);
 int __agent_ns_clamp_iter(struct agent_namespace *ns, enum agent_ns_counter c,
 			  struct iov_iter *iter);
-void agent_ns_elapsed_expired(struct agent_namespace *ns);
 void agent_ns_reap_tick(unsigned int max_lifetime_s);
 void agent_ns_tree_init(void);
 void agent_ns_resume(void);
@@ -206,10 +196,6 @@ void agent_ns_enforcing_add(int delta);
 void agent_ns_update_keys(void);
 void agent_ns_update_keys_later(void);
 bool agent_ns_enabled(void);
-void agent_ns_timer_init(struct agent_namespace *ns);
-void agent_ns_timer_arm(struct agent_namespace *ns, u64 deadline_ns);
-void agent_ns_timer_cancel(struct agent_namespace *ns);
-void agent_ns_timer_shutdown(struct agent_namespace *ns);
 void agent_ns_signal_current(int sig);
 void agent_ns_signal_picked(int sig,
 			    bool (*pick)(struct task_struct *t,

@@ -59,6 +59,11 @@ __rust_helper bool rust_helper_agent_ns_capable_kill(const struct cred *cred,
 }
 #endif
 
+__rust_helper bool rust_helper_refcount_inc_not_zero(refcount_t *r)
+{
+	return refcount_inc_not_zero(r);
+}
+
 __rust_helper struct user_namespace *rust_helper_get_user_ns(struct user_namespace *ns)
 {
 	return get_user_ns(ns);

@@ -14,7 +14,7 @@
 //! Under a fired `SIGKILL` budget, a later event of a task that has no SIGKILL pending yet (it
 //! entered the kernel before the signal landed) is a straggler: a system call is not run, its
 //! process ends at system call entry; any other event (which has already happened) sends a
-//! SIGKILL to its own process. The elapsed-time limit is a per-session hrtimer.
+//! SIGKILL to its own process. The elapsed-time limit is a per-session timer (`elapsed.rs`).
 //!
 //! Enforcement before the event: under the `DENY` action, an event that would take a count limit
 //! past it fails with `EDQUOT` before it happens ([`agent_ns_check`], from the hooks'
@@ -91,7 +91,7 @@ impl Action {
 }
 
 /// Index of the elapsed-time limit in [`Limits::max`] and [`Budget::fired`].
-const ELAPSED: usize = NR_COUNTERS;
+pub(super) const ELAPSED: usize = NR_COUNTERS;
 /// Index of the action's setter in [`Budget::setter`].
 const ACTION: usize = NR_COUNTERS + 1;
 
@@ -259,6 +259,21 @@ impl Budget {
             .fold(0, |m, i| m | bit(i))
     }
 
+    /// Returns the elapsed-time limit in nanoseconds, 0 for none.
+    pub(super) fn max_elapsed(&self) -> u64 {
+        self.max[ELAPSED].load(Relaxed)
+    }
+
+    /// Returns whether the elapsed-time limit has fired since it was set.
+    pub(super) fn elapsed_fired(&self) -> bool {
+        self.fired[ELAPSED].load(Relaxed) != 0
+    }
+
+    /// Marks the elapsed-time limit fired; returns whether this was the first time.
+    pub(super) fn fire_elapsed_once(&self) -> bool {
+        self.fired[ELAPSED].xchg(1, Relaxed) == 0
+    }
+
     /// Returns the current limits.
     pub(crate) fn limits(&self) -> Limits {
         Limits {
@@ -309,7 +324,7 @@ pub(crate) fn counter_name(i: usize) -> &'static CStr {
 /// process of the subtree at once.
 ///
 /// Runs in process context with no spinlock held (every counting hook does).
-fn fire(s: &Session, i: usize, value: u64, limit: u64) {
+pub(super) fn fire(s: &Session, i: usize, value: u64, limit: u64) {
     let ns = s.ns().as_ptr();
     let action = s.budget.action();
     trace::budget_exceeded(s.ns(), i, value, limit, action as u32);
@@ -476,53 +491,9 @@ pub unsafe extern "C" fn agent_ns_bytes_left(
 }
 
 /// Returns whether the feature is enabled (`kernel.agent_ns.enabled`): disabled, no budget acts.
-fn enabled() -> bool {
+pub(super) fn enabled() -> bool {
     // SAFETY: No requirements.
     unsafe { bindings::agent_ns_enabled() }
-}
-
-/// Applies the elapsed-time budget of `ns`; called from the session's timer work.
-///
-/// While the feature is disabled the deadline is not acted on: [`agent_ns_resume`] re-arms the
-/// timer when it is enabled again.
-///
-/// # Safety
-///
-/// `ns` must be a live session (its free cancels the work before freeing it).
-#[no_mangle]
-pub unsafe extern "C" fn agent_ns_elapsed_expired(ns: *mut bindings::agent_namespace) {
-    // SAFETY: The caller guarantees `ns` is valid.
-    let Some(s) = (unsafe { AgentNamespace::from_ptr(ns) }).session() else {
-        return;
-    };
-    let limit = s.budget.max[ELAPSED].load(Relaxed);
-    if limit == 0 || !enabled() {
-        return;
-    }
-    // A timer armed for an older, shorter limit that a racing `set_limits()` replaced: wait for
-    // the current one.
-    if s.elapsed_ns() < limit {
-        s.arm_elapsed(limit);
-        return;
-    }
-    if s.budget.fired[ELAPSED].xchg(1, Relaxed) == 0 {
-        fire(s, ELAPSED, s.elapsed_ns(), limit);
-    }
-}
-
-/// Re-arms the elapsed-time budgets that have not fired, when the feature is enabled again: a
-/// deadline that passed while it was disabled acts at once.
-#[no_mangle]
-pub extern "C" fn agent_ns_resume() {
-    fn visit(s: &Session, tree: &TreeGuard) {
-        let limit = s.budget.max[ELAPSED].load(Relaxed);
-        if limit != 0 && s.budget.fired[ELAPSED].load(Relaxed) == 0 {
-            s.arm_elapsed(limit);
-        }
-        s.for_each_child(tree, |c| visit(c, tree));
-    }
-    let tree = TreeGuard::lock();
-    Session::for_each_root(&tree, |s| visit(s, &tree));
 }
 
 impl Session {
@@ -585,6 +556,7 @@ impl Session {
                 b.fired[ELAPSED].store(0, Relaxed);
                 b.max[ELAPSED].store(new.max[ELAPSED], Relaxed);
             }
+            self.set_elapsed_timer(&tree);
             let (mask, above) = self.inherited();
             self.update_masks(&tree, mask, above);
             let enforcing = b.enforcing();
@@ -602,11 +574,6 @@ impl Session {
             // SAFETY: No requirements.
             unsafe { bindings::agent_ns_update_keys_later() };
         }
-        // SAFETY: `self.ns()` is a valid session; the cancel may sleep and no lock is held.
-        unsafe { bindings::agent_ns_timer_cancel(self.ns().as_ptr()) };
-        if new.max[ELAPSED] != 0 {
-            self.arm_elapsed(new.max[ELAPSED]);
-        }
         // Disabled, a limit set below the count acts at the first event counted once the feature
         // is enabled again.
         if !enabled() {
@@ -620,14 +587,6 @@ impl Session {
             }
         }
         Ok(())
-    }
-
-    /// Arms the elapsed-time timer for `limit` nanoseconds after the session's creation.
-    fn arm_elapsed(&self, limit: u64) {
-        // Past KTIME_MAX the timer would wrap to the past: clamp (never fires).
-        let deadline = self.start_ns().saturating_add(limit).min(i64::MAX as u64);
-        // SAFETY: `self.ns()` is a valid session whose timer is initialised.
-        unsafe { bindings::agent_ns_timer_arm(self.ns().as_ptr(), deadline) };
     }
 
     /// Returns what this session inherits from its parent: the parent's `budget_mask`, and the

@@ -28,6 +28,7 @@
 
 pub mod budget;
 pub mod counters;
+pub mod elapsed;
 pub mod id;
 pub mod intent;
 pub mod namespace;

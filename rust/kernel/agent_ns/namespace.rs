@@ -24,8 +24,9 @@ use crate::{
         Refcount, SpinLock,
     },
     task::Kuid,
-    time::{BootTime, Instant},
+    time::{hrtimer::HrTimer, BootTime, Instant},
     types::Opaque,
+    workqueue::{new_work, Work},
 };
 use core::{
     cell::UnsafeCell,
@@ -85,12 +86,9 @@ const _: () = {
     assert!(offset_of!(C, id) == bindings::AGENT_NS_C_ID as usize);
     assert!(offset_of!(C, pcpu) == bindings::AGENT_NS_C_PCPU as usize);
     assert!(offset_of!(C, budget_mask) == bindings::AGENT_NS_C_BUDGET_MASK as usize);
-    assert!(offset_of!(C, elapsed_timer) == bindings::AGENT_NS_C_ELAPSED_TIMER as usize);
-    assert!(offset_of!(C, elapsed_work) == bindings::AGENT_NS_C_ELAPSED_WORK as usize);
     assert!(offset_of!(C, ucounts) == bindings::AGENT_NS_C_UCOUNTS as usize);
     assert!(offset_of!(C, expired) == bindings::AGENT_NS_C_EXPIRED as usize);
     assert!(offset_of!(C, reaped) == bindings::AGENT_NS_C_REAPED as usize);
-    assert!(offset_of!(C, dying) == bindings::AGENT_NS_C_DYING as usize);
 };
 
 /// A non-initial session: the C part and the Rust-only state.
@@ -106,6 +104,9 @@ const _: () = {
 /// - While the session exists it is in the namespace tree (`agent_ns_tree`, for `listns(2)`) and
 ///   holds an active reference on its parent, so that a session with live sub-sessions stays
 ///   listed.
+/// - `elapsed_timer` is started only under the tree lock while the session is linked, and is
+///   cancelled by the free after it is unlinked; `elapsed_work` owns a reference while it is
+///   queued or running (`elapsed.rs`).
 #[repr(C)]
 #[pin_data]
 pub(crate) struct Session {
@@ -122,7 +123,19 @@ pub(crate) struct Session {
     pub(crate) budget: Budget,
     #[pin]
     intent: SpinLock<IntentTag>,
+    #[pin]
+    pub(crate) elapsed_timer: HrTimer<Session>,
+    #[pin]
+    pub(crate) elapsed_work: Work<Session>,
 }
+
+// SAFETY: As for `AgentNamespace`: the Rust-only fields are immutable after initialisation,
+// atomic, per-CPU, protected by a lock (`dead` and the lists by the tree lock), or the timer and
+// its work, which the C side synchronises.
+unsafe impl Send for Session {}
+
+// SAFETY: See `Send`.
+unsafe impl Sync for Session {}
 
 // SAFETY: The fields of a session are immutable after initialisation, atomic, per-CPU, or
 // protected by the tree lock; the last reference may be dropped on any thread.
@@ -234,7 +247,13 @@ impl AgentNamespace {
     fn refcount(&self) -> &Refcount {
         // SAFETY: `Refcount` is a transparent wrapper of `refcount_t`, and the field lives as
         // long as `self`.
-        unsafe { &*(&raw const (*self.as_ptr()).ns.__bindgen_anon_1.__ns_ref).cast::<Refcount>() }
+        unsafe { &*self.refcount_ptr().cast::<Refcount>() }
+    }
+
+    /// Returns the reference count, for the `refcount_t` operations `Refcount` does not wrap.
+    pub(crate) fn refcount_ptr(&self) -> *mut bindings::refcount_t {
+        // SAFETY: The field is in the valid object `self`; no reference is created.
+        unsafe { &raw mut (*self.as_ptr()).ns.__bindgen_anon_1.__ns_ref }
     }
 
     /// Returns the session's counters, its descendants' included.
@@ -318,6 +337,8 @@ impl AgentNamespace {
                 dead: UnsafeCell::new([0; NR_COUNTERS]),
                 budget <- Budget::new(),
                 intent <- new_spinlock!(IntentTag::EMPTY, "agent_ns_intent"),
+                elapsed_timer <- HrTimer::new(),
+                elapsed_work <- new_work!("agent_ns_elapsed"),
             }),
             GFP_KERNEL_ACCOUNT,
         )?;
@@ -333,8 +354,6 @@ impl AgentNamespace {
         // SAFETY: The session is never moved out of its allocation (it is freed in place by
         // `agent_ns_free`), so unpinning the box to hand its ownership to the refcount is sound.
         let session = KBox::into_raw(unsafe { Pin::into_inner_unchecked(session) });
-        // SAFETY: The timer and its work are not in use yet.
-        unsafe { bindings::agent_ns_timer_init((*session).ns.as_ptr()) };
         {
             let tree = TreeGuard::lock();
             let head = match self.session() {
@@ -503,6 +522,20 @@ unsafe impl AlwaysRefCounted for AgentNamespace {
     }
 }
 
+// SAFETY: A session's first field is its `AgentNamespace`, whose reference count is the
+// session's (type invariants).
+unsafe impl AlwaysRefCounted for Session {
+    fn inc_ref(&self) {
+        self.ns.inc_ref();
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: `ns` is the first field of a `#[repr(C)]` `Session`, and the caller owns a
+        // reference.
+        unsafe { AgentNamespace::dec_ref(obj.cast()) };
+    }
+}
+
 /// Frees a session whose last reference is gone; called by `put_agent_ns()`.
 ///
 /// Its counts move into its parent's, so that a parent's counters keep what its exited
@@ -540,9 +573,6 @@ pub unsafe extern "C" fn agent_ns_free(ns: *mut bindings::agent_namespace) {
 unsafe fn free_one(ns: *mut bindings::agent_namespace) -> Option<*mut bindings::agent_namespace> {
     // SAFETY: `ns` is a valid session (caller guarantee).
     let session = (unsafe { AgentNamespace::from_ptr(ns) }).session()?;
-    // SAFETY: Nobody but the timer's own work can arm the timer any more, and the shutdown
-    // stops that too; free runs in process context.
-    unsafe { bindings::agent_ns_timer_shutdown(ns) };
     // SAFETY: `parent` of a non-initial session is a valid session we hold a reference on.
     let parent = unsafe { AgentNamespace::from_ptr((*ns).parent) };
     let reason = session.ns().end_reason();
@@ -564,6 +594,8 @@ unsafe fn free_one(ns: *mut bindings::agent_namespace) -> Option<*mut bindings::
         unsafe { bindings::agent_ns_enforcing_add(-1) };
     }
     drop(tree);
+    // Unlinked, with no reference left: nothing arms the timer any more (see `elapsed.rs`).
+    session.stop_elapsed();
     if enforcing {
         // SAFETY: No requirements; no lock is held.
         unsafe { bindings::agent_ns_update_keys_later() };

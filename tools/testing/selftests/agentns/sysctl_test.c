@@ -496,6 +496,45 @@ TEST(max_agent_namespaces_bounds_sessions)
 	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
+/*
+ * An elapsed-time deadline an hour away does not keep a session alive: the
+ * session goes with its last task, and its user.max_agent_namespaces count
+ * with it.  Under a maximum of 2, the third of six sessions in a row would
+ * fail with ENOSPC if a pending deadline held its session.
+ */
+TEST(a_pending_elapsed_deadline_does_not_keep_its_session)
+{
+	long old = read_long(MAX_AGENT_NS);
+	int exits[6];
+
+	ASSERT_GT(old, 0);
+	ASSERT_EQ(0, write_long(MAX_AGENT_NS, 2));
+	for (int i = 0; i < 6; i++) {
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			struct agent_ns_budget b = {
+				.max_elapsed_ns = 3600ULL * 1000000000,
+				.action = AGENT_NS_ACTION_SIGKILL,
+			};
+
+			if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0))
+				_exit(errno == ENOSPC ? 2 : 1);
+			if (prctl(PR_SET_AGENT_BUDGET_LIMITS, &b, sizeof(b), 0, 0))
+				_exit(3);
+			_exit(0);
+		}
+		exits[i] = pid < 0 ? -1 : wait_exit(pid);
+	}
+	write_long(MAX_AGENT_NS, old);
+	for (int i = 0; i < 6; i++) {
+		EXPECT_EQ(0, exits[i]) {
+			TH_LOG("session %d: exit %d (2: ENOSPC, a session still held)",
+			       i, exits[i]);
+		}
+	}
+}
+
 /* A value of a cgroup file, or of one key of memory.stat; -1 on error. */
 static long long cg_read(const char *dir, const char *file, const char *key)
 {
