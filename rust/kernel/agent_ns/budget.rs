@@ -556,7 +556,8 @@ impl Session {
                 b.fired[ELAPSED].store(0, Relaxed);
                 b.max[ELAPSED].store(new.max[ELAPSED], Relaxed);
             }
-            self.set_elapsed_timer(&tree);
+            // SAFETY: The caller's reference keeps the session linked: only its free unlinks it.
+            unsafe { self.set_elapsed_timer(&tree) };
             let (mask, above) = self.inherited();
             self.update_masks(&tree, mask, above);
             let enforcing = b.enforcing();

@@ -21,7 +21,10 @@
 //!   callback. After that nothing can arm it, and the work, which would hold a reference, is not
 //!   queued.
 //! - Arming under the tree lock with the limit read there also orders concurrent setters and the
-//!   work: the timer always ends armed for the limit the last of them saw.
+//!   work: the timer always ends armed for the limit the last of them saw. The work also marks
+//!   the limit fired under the lock, so that a setter that replaces the limit meanwhile resets
+//!   the mark for the new one. A work that has marked it still acts after a setter that removes
+//!   the limit returns: the old limit was exceeded.
 
 use super::{
     budget::{enabled, fire, ELAPSED},
@@ -94,16 +97,18 @@ impl WorkItem for Session {
             let limit = s.budget.max_elapsed();
             let elapsed = s.elapsed_ns();
             // No limit any more, or a later one that a setter put in place since the timer was
-            // armed: the setter has armed the timer for it (again, if it raced with us).
+            // armed: arm the timer for what is there now (a racing setter has done the same).
             if limit == 0 || elapsed < limit {
-                s.set_elapsed_timer(&tree);
+                // SAFETY: Our reference keeps the session linked: only its free unlinks it.
+                unsafe { s.set_elapsed_timer(&tree) };
+                return;
+            }
+            if !s.budget.fire_elapsed_once() {
                 return;
             }
             (elapsed, limit)
         };
-        if s.budget.fire_elapsed_once() {
-            fire(&s, ELAPSED, elapsed, limit);
-        }
+        fire(&s, ELAPSED, elapsed, limit);
     }
 }
 
@@ -117,20 +122,26 @@ impl Session {
         got.then(|| unsafe { ARef::from_raw(NonNull::from(self)) })
     }
 
-    /// Arms the timer for the current elapsed-time limit, or stops it when there is none.
+    /// Arms the timer for the current elapsed-time limit, or stops it when there is none or it
+    /// has fired.
     ///
     /// `_tree` orders this with the other armers and with the free (see the module's
-    /// documentation); the session must still be linked into the tree.
-    pub(crate) fn set_elapsed_timer(&self, _tree: &TreeGuard) {
+    /// documentation).
+    ///
+    /// # Safety
+    ///
+    /// `self` must be linked into the session tree: its free has not unlinked it yet.
+    pub(crate) unsafe fn set_elapsed_timer(&self, _tree: &TreeGuard) {
         let limit = self.budget.max_elapsed();
-        if limit == 0 {
+        if limit == 0 || self.budget.elapsed_fired() {
             self.stop_elapsed();
             return;
         }
         // Past KTIME_MAX the deadline would wrap to the past: clamp it (it never fires).
         let deadline = self.start_ns().saturating_add(limit).min(i64::MAX as u64);
-        // SAFETY: `deadline` is in `0..=KTIME_MAX`; `self` is linked into the tree, so the free,
-        // which cancels the timer after unlinking it, comes after this start.
+        // SAFETY: `deadline` is in `0..=KTIME_MAX`; `self` is linked into the tree (caller
+        // guarantee) and the tree lock is held, so the free, which cancels the timer after
+        // unlinking it under that lock, comes after this start.
         unsafe {
             <Self as HasHrTimer<Self>>::start(self, Instant::from_ktime(deadline as i64));
         }
@@ -148,11 +159,70 @@ impl Session {
 #[no_mangle]
 pub extern "C" fn agent_ns_resume() {
     fn visit(s: &Session, tree: &TreeGuard) {
-        if !s.budget.elapsed_fired() {
-            s.set_elapsed_timer(tree);
-        }
+        // SAFETY: The walk under the tree lock sees linked sessions only.
+        unsafe { s.set_elapsed_timer(tree) };
         s.for_each_child(tree, |c| visit(c, tree));
     }
     let tree = TreeGuard::lock();
     Session::for_each_root(&tree, |s| visit(s, &tree));
+}
+
+#[macros::kunit_tests(rust_agent_ns_elapsed)]
+mod tests {
+    use super::super::{
+        budget::{enabled, Limits, ELAPSED},
+        counters::NR_COUNTERS,
+        namespace::Session,
+        AgentNamespace,
+    };
+    use crate::{
+        prelude::*,
+        time::{delay::fsleep, Delta},
+    };
+
+    fn limit_elapsed(s: &Session, ns: u64) -> Result {
+        let mut l = Limits::default();
+        l.max[ELAPSED] = ns;
+        s.set_limits(l, &[true; NR_COUNTERS + 1], true)
+    }
+
+    /// Waits up to `ms` milliseconds for the elapsed-time limit of `s` to fire.
+    fn fired_within(s: &Session, ms: u32) -> bool {
+        for _ in 0..ms {
+            if s.budget.elapsed_fired() {
+                return true;
+            }
+            fsleep(Delta::from_millis(1));
+        }
+        s.budget.elapsed_fired()
+    }
+
+    /// A deadline that passes fires the limit from the work, in a session no task is in; a new
+    /// limit starts unfired and is armed again. (Booted with the feature disabled, nothing
+    /// fires: the test has nothing to check.)
+    #[test]
+    fn a_passed_deadline_fires_from_the_work() -> Result {
+        if !enabled() {
+            return Ok(());
+        }
+        let a = AgentNamespace::init_ns().new_child()?;
+        let s = a.session().ok_or(EINVAL)?;
+        limit_elapsed(s, 1_000_000)?;
+        assert!(fired_within(s, 2000));
+        limit_elapsed(s, 3600 * 1_000_000_000)?;
+        assert!(!s.budget.elapsed_fired());
+        assert!(!fired_within(s, 20));
+        Ok(())
+    }
+
+    /// A limit removed before its deadline never fires.
+    #[test]
+    fn a_removed_limit_does_not_fire() -> Result {
+        let a = AgentNamespace::init_ns().new_child()?;
+        let s = a.session().ok_or(EINVAL)?;
+        limit_elapsed(s, 250_000_000)?;
+        limit_elapsed(s, 0)?;
+        assert!(!fired_within(s, 350));
+        Ok(())
+    }
 }

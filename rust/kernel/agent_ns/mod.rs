@@ -14,6 +14,7 @@
 //! - [`namespace`]: the reference-counted namespace object and its lifecycle,
 //! - [`counters`]: the event counters and their roll-up into ancestors,
 //! - [`budget`]: limits on the counters, enforced at the crossing event,
+//! - [`elapsed`]: the elapsed-time limit's timer and the work that acts on it,
 //! - [`signal`]: whom a budget's action signals, with whose authority,
 //! - [`reaper`]: the lifetime reaper (`kernel.agent_ns.max_lifetime`),
 //! - [`tree`]: the lock over the links between sessions,

@@ -130,15 +130,16 @@ pub(crate) struct Session {
 }
 
 // SAFETY: As for `AgentNamespace`: the Rust-only fields are immutable after initialisation,
-// atomic, per-CPU, protected by a lock (`dead` and the lists by the tree lock), or the timer and
-// its work, which the C side synchronises.
+// atomic, per-CPU, or protected by a lock (`dead` and the lists by the tree lock). The last
+// reference may be dropped on any thread that may sleep (the free takes the tree lock and
+// cancels the timer); the one holder in atomic context, the timer's callback, never drops it.
 unsafe impl Send for Session {}
 
 // SAFETY: See `Send`.
 unsafe impl Sync for Session {}
 
 // SAFETY: The fields of a session are immutable after initialisation, atomic, per-CPU, or
-// protected by the tree lock; the last reference may be dropped on any thread.
+// protected by the tree lock; the last reference may be dropped on any thread that may sleep.
 unsafe impl Send for AgentNamespace {}
 
 // SAFETY: See `Send`.
