@@ -118,6 +118,8 @@ lifetime reaper's kill.  1390, in a range, 1390-1399, left far from the
 next upstream numbers."
 pick 0033-security
 pick 0003-rust-add-a-per-cpu rust/kernel/percpu.rs rust/helpers/percpu.c
+pick 0034-rust-workqueue-add-system_dfl
+pick 0035-rust-workqueue-add-Queue-mod_delayed
 
 # The option, and the types the rest is written in.
 part 0002-agent_ns --include=init/Kconfig --include=Kbuild
