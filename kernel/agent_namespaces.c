@@ -5,10 +5,10 @@
  * The implementation is Rust (rust/kernel/agent_ns/).  This file holds
  * only what has to be C: the statically initialised initial session that
  * init_nsproxy points at before any initcall has run, the nsfs operations
- * table (a __randomize_layout structure), the static keys, the sysctls and
- * the reaper's delayed work, the task-list walk that sends the signals Rust
- * chooses, the trace event definitions, and accessors for fields of core
- * structures whose layout the Rust side must not assume.
+ * table (a __randomize_layout structure), the static keys, the sysctls,
+ * the task-list walk that sends the signals Rust chooses, the trace event
+ * definitions, and accessors for fields of core structures whose layout
+ * the Rust side must not assume.
  */
 
 #include <linux/agent_namespaces.h>
@@ -204,13 +204,12 @@ out:
  * tasks of every session older than kernel.agent_ns.max_lifetime seconds.
  * Off by default (0: no limit): a supervisor that wants its session to end
  * sets max_elapsed_ns, and a machine-wide lifetime is the administrator's
- * choice.  It does nothing while the feature is disabled.
+ * choice.  It does nothing while the feature is disabled.  Its work is
+ * Rust's (rust/kernel/agent_ns/reaper.rs), which reads these two.
  */
-static unsigned int agent_ns_max_lifetime;
-static unsigned int agent_ns_reap_interval = 60;
+unsigned int agent_ns_max_lifetime;
+unsigned int agent_ns_reap_interval = 60;
 static const unsigned int agent_ns_reap_interval_max = 3600;
-static void agent_ns_reap(struct work_struct *work);
-static DECLARE_DELAYED_WORK(agent_ns_reaper, agent_ns_reap);
 
 /*
  * Send @sig to the process of every thread that @pick chooses.  @pick sees
@@ -245,17 +244,6 @@ void agent_ns_signal_picked(int sig,
 const struct cred *agent_ns_current_cred(void)
 {
 	return current_cred();
-}
-
-/*
- * The reaper's tick: what it marks and kills is Rust's
- * (rust/kernel/agent_ns/reaper.rs); disabled, it has no lifetime.
- */
-static void agent_ns_reap(struct work_struct *work)
-{
-	agent_ns_reap_tick(agent_ns_enabled() ? READ_ONCE(agent_ns_max_lifetime) : 0);
-	queue_delayed_work(system_dfl_wq, &agent_ns_reaper,
-			   READ_ONCE(agent_ns_reap_interval) * HZ);
 }
 
 #ifdef CONFIG_AUDIT
@@ -312,8 +300,7 @@ static int agent_ns_reap_interval_handler(const struct ctl_table *table,
 	int ret = proc_douintvec_minmax(table, write, buffer, lenp, ppos);
 
 	if (!ret && write && !agent_ns_boot_off)
-		mod_delayed_work(system_dfl_wq, &agent_ns_reaper,
-				 READ_ONCE(agent_ns_reap_interval) * HZ);
+		agent_ns_reaper_reschedule();
 	return ret;
 }
 
@@ -355,10 +342,7 @@ static int __init agent_ns_init(void)
 	}
 	__ns_tree_add_raw(&init_agent_ns.ns, &agent_ns_tree);
 	register_sysctl_init("kernel/agent_ns", agent_ns_sysctls);
-	if (!agent_ns_boot_off)
-		queue_delayed_work(system_dfl_wq, &agent_ns_reaper,
-				   agent_ns_reap_interval * HZ);
-	return 0;
+	return agent_ns_boot_off ? 0 : agent_ns_reaper_start();
 }
 late_initcall(agent_ns_init);
 

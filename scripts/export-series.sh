@@ -155,12 +155,12 @@ commit "agent_ns: add the session object, budgets and the nsfs operations" \
 	"Every task's nsproxy names its session; the initial session is
 statically initialised and counts nothing.  The C glue holds what C
 must: the static keys, the sysctls and agent_ns= (documented here), the
-proc_ns_operations, the trace points, the reaper's work and the
-task-list walk that sends a budget's signal.  The Rust side holds the
-policy: creating and freeing sessions, rolling counters up into
-ancestors, budgets and their actions, the elapsed-time timer and its
-work (kernel::time::hrtimer, kernel::workqueue), whom an action
-may signal, the reaper's choice, setns(2) permission and the prctl
+proc_ns_operations, the trace points and the task-list walk that sends
+a budget's signal.  The Rust side holds the policy: creating and freeing
+sessions, rolling counters up into ancestors, budgets and their actions,
+the elapsed-time timer and its work (kernel::time::hrtimer,
+kernel::workqueue), whom an action may signal, the reaper's work
+(a DelayedWork) and its choice, setns(2) permission and the prctl
 options (hooked into prctl(2) by the next commit).  A generated header
 checks at build time that AGENT_NS_TYPE shares no bit with a CLONE_*
 flag.  No event is counted yet."

@@ -156,7 +156,8 @@ int agent_ns_bytes_left(struct agent_namespace *ns, enum agent_ns_counter c,
 			size_t *len);
 int __agent_ns_clamp_iter(struct agent_namespace *ns, enum agent_ns_counter c,
 			  struct iov_iter *iter);
-void agent_ns_reap_tick(unsigned int max_lifetime_s);
+int agent_ns_reaper_start(void);
+void agent_ns_reaper_reschedule(void);
 void agent_ns_tree_init(void);
 void agent_ns_resume(void);
 struct agent_namespace *agent_ns_get_parent(struct agent_namespace *ns);
@@ -180,6 +181,13 @@ agent_ns_charge_count(struct agent_namespace *ns, enum agent_ns_counter c,
 int __no_caller_saved_registers
 agent_ns_charge_syscall(struct agent_namespace *ns);
 int agent_ns_charge_sqe(struct agent_namespace *ns);
+
+/*
+ * kernel/agent_namespaces.c: kernel.agent_ns.max_lifetime and reap_interval,
+ * in seconds, read by the reaper's work.
+ */
+extern unsigned int agent_ns_max_lifetime;
+extern unsigned int agent_ns_reap_interval;
 
 /* kernel/nsproxy.c */
 int switch_agent_namespace(struct agent_namespace *ns);

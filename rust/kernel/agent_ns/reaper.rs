@@ -8,16 +8,25 @@
 //! that wants its session to end sets `max_elapsed_ns`, and a machine-wide lifetime is the
 //! administrator's choice. The reaper does nothing while the feature is disabled.
 //!
-//! The work that ticks is a static delayed work in C (`kernel/agent_namespaces.c`): the
-//! `reap_interval` sysctl reschedules it with `mod_delayed_work()`, which 7.3's
-//! `kernel::workqueue::DelayedWork` does not offer, and it is declared statically next to the
-//! sysctls that start and stop it.
+//! The ticks are a [`DelayedWork`] on `system_dfl_wq` that queues itself again one
+//! `reap_interval` later; the sysctl's handler reschedules it at once ([`Queue::mod_delayed`]),
+//! so a shorter interval does not wait for the end of the longer one. The sysctls themselves
+//! are C's (`kernel/agent_namespaces.c`), as is the decision to start the reaper at boot (not
+//! with `agent_ns=off`).
+//!
+//! [`Queue::mod_delayed`]: crate::workqueue::Queue::mod_delayed
 
-use super::{namespace::Session, signal, tree::TreeGuard};
+use super::{budget::enabled, namespace::Session, signal, tree::TreeGuard};
 use crate::{
+    alloc::flags::GFP_KERNEL,
     bindings,
-    sync::atomic::{Atomic, Relaxed},
-    time::NSEC_PER_SEC,
+    prelude::*,
+    sync::{
+        atomic::{Atomic, Relaxed},
+        Arc, SetOnce,
+    },
+    time::{msecs_to_jiffies, Jiffies, NSEC_PER_SEC},
+    workqueue::{self, impl_has_delayed_work, new_delayed_work, DelayedWork, WorkItem},
 };
 
 /// How many sessions the last tick left marked. Only the reaper's work, which never runs twice
@@ -50,8 +59,7 @@ fn mark_expired(max_lifetime_ns: u64) -> u32 {
 
 /// One tick of the reaper, with `kernel.agent_ns.max_lifetime` in seconds (0: none, also while
 /// the feature is disabled). Called by the reaper's work with no lock held.
-#[no_mangle]
-pub extern "C" fn agent_ns_reap_tick(max_lifetime_s: u32) {
+fn tick(max_lifetime_s: u32) {
     let lifetime = match max_lifetime_s {
         0 => u64::MAX,
         s => u64::from(s) * NSEC_PER_SEC as u64,
@@ -62,5 +70,78 @@ pub extern "C" fn agent_ns_reap_tick(max_lifetime_s: u32) {
     }
     if MARKED.load(Relaxed) != 0 {
         signal::kill_expired();
+    }
+}
+
+/// Reads one of the reaper's sysctls, which their handlers write at any time.
+///
+/// # Safety
+///
+/// `v` must be `agent_ns_max_lifetime` or `agent_ns_reap_interval`.
+unsafe fn sysctl(v: *mut u32) -> u32 {
+    // SAFETY: The caller passes a C static, valid forever and aligned. Its other accesses are
+    // the handler's store of a whole `unsigned int` and `READ_ONCE()`, as for any sysctl.
+    unsafe { Atomic::from_ptr(v) }.load(Relaxed)
+}
+
+/// `kernel.agent_ns.reap_interval` in jiffies (1 to 3600 s: the sysctl's bounds).
+fn interval() -> Jiffies {
+    // SAFETY: One of the reaper's sysctls.
+    let secs = unsafe { sysctl(&raw mut bindings::agent_ns_reap_interval) };
+    msecs_to_jiffies(secs.saturating_mul(1000))
+}
+
+/// The reaper's work: one for the system, allocated when the reaper starts at boot. [`REAPER`]
+/// keeps a reference for good; the queue holds another while the work is pending.
+#[pin_data]
+struct Reaper {
+    #[pin]
+    work: DelayedWork<Reaper>,
+}
+
+impl_has_delayed_work! {
+    impl HasDelayedWork<Self> for Reaper { self.work }
+}
+
+static REAPER: SetOnce<Arc<Reaper>> = SetOnce::new();
+
+impl WorkItem for Reaper {
+    type Pointer = Arc<Reaper>;
+
+    fn run(this: Arc<Reaper>) {
+        // SAFETY: One of the reaper's sysctls.
+        let lifetime = unsafe { sysctl(&raw mut bindings::agent_ns_max_lifetime) };
+        tick(if enabled() { lifetime } else { 0 });
+        // An `Err` means that the sysctl's handler queued the work again while it ran, for one
+        // new interval from then: that stands, and this reference is dropped.
+        let _ = workqueue::system_dfl().enqueue_delayed(this, interval());
+    }
+}
+
+/// Starts the reaper: its first tick one `reap_interval` from now. Called once, at boot.
+#[no_mangle]
+pub extern "C" fn agent_ns_reaper_start() -> c_int {
+    let reaper = match Arc::pin_init(
+        pin_init!(Reaper { work <- new_delayed_work!("agent_ns_reaper") }),
+        GFP_KERNEL,
+    ) {
+        Ok(reaper) => reaper,
+        Err(e) => return e.to_errno(),
+    };
+    if !REAPER.populate(reaper.clone()) {
+        return EBUSY.to_errno();
+    }
+    // It was never queued: this cannot fail.
+    let _ = workqueue::system_dfl().enqueue_delayed(reaper, interval());
+    0
+}
+
+/// `kernel.agent_ns.reap_interval` was written: the next tick is one (new) interval from now.
+#[no_mangle]
+pub extern "C" fn agent_ns_reaper_reschedule() {
+    if let Some(reaper) = REAPER.as_ref() {
+        // An `Err` means it was pending: only its delay changed, and the queue keeps the
+        // reference it had.
+        let _ = workqueue::system_dfl().mod_delayed(reaper.clone(), interval());
     }
 }
