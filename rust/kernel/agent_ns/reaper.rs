@@ -145,3 +145,70 @@ pub extern "C" fn agent_ns_reaper_reschedule() {
         let _ = workqueue::system_dfl().mod_delayed(reaper.clone(), interval());
     }
 }
+
+#[macros::kunit_tests(rust_agent_ns_reaper)]
+mod tests {
+    use crate::{
+        alloc::flags::GFP_KERNEL,
+        prelude::*,
+        sync::{
+            atomic::{Atomic, Relaxed},
+            Arc,
+        },
+        time::{delay::fsleep, msecs_to_jiffies, Delta},
+        workqueue::{self, impl_has_delayed_work, new_delayed_work, DelayedWork, WorkItem},
+    };
+
+    /// A delayed work that counts its runs, rescheduled as the reaper's is.
+    #[pin_data]
+    struct Tick {
+        #[pin]
+        work: DelayedWork<Tick>,
+        runs: Atomic<u32>,
+    }
+
+    impl_has_delayed_work! {
+        impl HasDelayedWork<Self> for Tick { self.work }
+    }
+
+    impl WorkItem for Tick {
+        type Pointer = Arc<Tick>;
+
+        fn run(this: Arc<Tick>) {
+            this.runs.add(1, Relaxed);
+        }
+    }
+
+    /// Waits up to `ms` milliseconds for `t` to have run `n` times.
+    fn ran_within(t: &Tick, n: u32, ms: u32) -> bool {
+        for _ in 0..ms {
+            if t.runs.load(Relaxed) >= n {
+                break;
+            }
+            fsleep(Delta::from_millis(1));
+        }
+        t.runs.load(Relaxed) == n
+    }
+
+    /// A pending work an hour away runs within a second of a reschedule to 10 ms, which hands
+    /// back the reference passed in (the queue keeps its own); an idle work is queued with it.
+    #[test]
+    fn a_reschedule_brings_a_pending_work_forward() -> Result {
+        let t = Arc::pin_init(
+            pin_init!(Tick {
+                work <- new_delayed_work!("agent_ns_test_tick"),
+                runs: Atomic::new(0),
+            }),
+            GFP_KERNEL,
+        )?;
+        let q = workqueue::system_dfl();
+        assert!(q
+            .enqueue_delayed(t.clone(), msecs_to_jiffies(3_600_000))
+            .is_ok());
+        assert!(q.mod_delayed(t.clone(), msecs_to_jiffies(10)).is_err());
+        assert!(ran_within(&t, 1, 1000));
+        assert!(q.mod_delayed(t.clone(), 0).is_ok());
+        assert!(ran_within(&t, 2, 1000));
+        Ok(())
+    }
+}
