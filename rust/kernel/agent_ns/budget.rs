@@ -69,15 +69,14 @@ impl Action {
         })
     }
 
-    /// The severity, for the rule that only a privileged task may loosen a budget:
-    /// log < deny < SIGTERM < SIGKILL (a denied operation leaves the agent running).
-    fn severity(self) -> u32 {
-        match self {
-            Action::Log => 0,
-            Action::Deny => 1,
-            Action::Term => 2,
-            Action::Kill => 3,
-        }
+    /// Returns whether a budget under `self` binds at least as much as one under `old`, for
+    /// the rule that only a privileged task may loosen a budget. Any action binds more than
+    /// log, and `SIGKILL` more than any other. Deny and `SIGTERM` are not comparable: a task
+    /// that ignores `SIGTERM` goes on past the limit, which deny stops, and a task under deny
+    /// is never told to end. So a member may change log to anything, and deny or `SIGTERM` to
+    /// `SIGKILL`, but not deny to `SIGTERM` or back.
+    fn binds_as_much_as(self, old: Action) -> bool {
+        self == old || old == Action::Log || self == Action::Kill
     }
 
     /// The signal the action sends, if any.
@@ -143,9 +142,9 @@ impl Limits {
     }
 
     /// Returns whether going from `self` to `new` loosens anything: raises or removes a limit,
-    /// or lowers the action's severity.
+    /// or changes the action to one that binds less ([`Action::binds_as_much_as`]).
     pub(crate) fn loosened_by(&self, new: &Limits) -> bool {
-        new.action.severity() < self.action.severity()
+        !new.action.binds_as_much_as(self.action)
             || self
                 .max
                 .iter()
@@ -689,17 +688,32 @@ mod tests {
         assert!(cur.merged(&new, &all).1);
     }
 
-    /// For the loosening rule, deny ranks above log and below the signals.
+    /// For the loosening rule, every action binds more than log and less than `SIGKILL`, and
+    /// deny and `SIGTERM` do not replace each other.
     #[test]
-    fn deny_ranks_between_log_and_the_signals() {
+    fn deny_and_sigterm_do_not_replace_each_other() {
+        use Action::*;
         let with = |action| Limits {
             action,
             ..Limits::default()
         };
-        assert!(with(Action::Kill).loosened_by(&with(Action::Deny)));
-        assert!(with(Action::Term).loosened_by(&with(Action::Deny)));
-        assert!(with(Action::Deny).loosened_by(&with(Action::Log)));
-        assert!(!with(Action::Log).loosened_by(&with(Action::Deny)));
-        assert!(!with(Action::Deny).loosened_by(&with(Action::Term)));
+        // Whether a change from the row's action to the column's loosens.
+        let all = [Log, Deny, Term, Kill];
+        let loosens = [
+            // log    deny   term   kill
+            [false, false, false, false], // from log
+            [true, false, true, false],   // from deny
+            [true, true, false, false],   // from term
+            [true, true, true, false],    // from kill
+        ];
+        for (i, old) in all.into_iter().enumerate() {
+            for (j, new) in all.into_iter().enumerate() {
+                assert_eq!(with(old).loosened_by(&with(new)), loosens[i][j]);
+            }
+        }
+        assert!(with(Deny).loosened_by(&with(Term)));
+        assert!(with(Term).loosened_by(&with(Deny)));
+        assert!(!with(Deny).loosened_by(&with(Kill)));
+        assert!(!with(Log).loosened_by(&with(Deny)));
     }
 }

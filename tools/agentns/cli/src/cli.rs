@@ -211,7 +211,7 @@ pub enum Command {
     Man(ManArgs),
 }
 
-/// What happens when a budget limit is crossed, in order of severity.
+/// What happens when a budget limit is crossed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum OnExceed {
     /// A tracepoint and a kernel log line only.

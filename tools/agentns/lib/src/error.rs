@@ -217,9 +217,9 @@ fn explain(op: Op, errno: i32) -> Option<&'static str> {
              struct agent_ns_budget); leave the newer limits at 0"
         }
         (Op::SetBudget, EPERM) => {
-            "loosening a budget (raising or removing a limit, or a milder action: log < deny \
-             < term < kill) needs CAP_SYS_ADMIN in the user namespace that owns the session; \
-             tightening is always allowed"
+            "loosening a budget (raising or removing a limit, or changing the action other \
+             than from log or to kill) needs CAP_SYS_ADMIN in the user namespace that owns the \
+             session; tightening is always allowed"
         }
         (Op::GetCounters | Op::GetBudget, EINVAL) => "the structure size was refused",
         (Op::GetCounters | Op::GetBudget, E2BIG) => "the structure size is above a page",

@@ -255,8 +255,10 @@ impl Serialize for Counters {
 
 /// What happens when a budget is exceeded.
 ///
-/// The order (`Ord`) is the kernel's severity, `Log < Deny < Term < Kill`: any task of a
-/// session may raise its action, lowering it needs `CAP_SYS_ADMIN` over the session's owner.
+/// Any task of a session may change its action to one that binds at least as much
+/// ([`Action::binds_as_much_as`]); any other change needs `CAP_SYS_ADMIN` over the session's
+/// owner. The order (`Ord`, `Log < Deny < Term < Kill`) is for sorting only: deny and term do
+/// not replace each other.
 /// Under every action but `Log`, a byte limit also cuts a transfer to what is left of it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Action {
@@ -274,8 +276,16 @@ pub enum Action {
 }
 
 impl Action {
-    /// Every action, by severity.
+    /// Every action.
     pub const ALL: [Action; 4] = [Action::Log, Action::Deny, Action::Term, Action::Kill];
+
+    /// Whether an unprivileged task may change a budget's action from `old` to `self`: from
+    /// log to any, from any to kill. Deny and term do not replace each other: a task that
+    /// ignores SIGTERM would go on past a deny limit, and a task under deny is never told to
+    /// end.
+    pub fn binds_as_much_as(self, old: Action) -> bool {
+        self == old || old == Action::Log || self == Action::Kill
+    }
 
     /// The uapi value.
     pub fn raw(self) -> u32 {
@@ -903,14 +913,21 @@ mod tests {
     }
 
     #[test]
-    fn actions_are_ordered_by_severity() {
-        // The kernel's rule: log < deny < SIGTERM < SIGKILL.
-        assert!(Action::Log < Action::Deny);
-        assert!(Action::Deny < Action::Term);
-        assert!(Action::Term < Action::Kill);
-        let mut sorted = Action::ALL;
-        sorted.sort();
-        assert_eq!(sorted, Action::ALL);
+    fn deny_and_term_do_not_replace_each_other() {
+        use Action::*;
+        // From the row's action to the column's: log, deny, term, kill.
+        let may = [
+            [true, true, true, true],
+            [false, true, false, true],
+            [false, false, true, true],
+            [false, false, false, true],
+        ];
+        for (i, old) in Action::ALL.into_iter().enumerate() {
+            for (j, new) in Action::ALL.into_iter().enumerate() {
+                assert_eq!(new.binds_as_much_as(old), may[i][j], "{old} to {new}");
+            }
+        }
+        assert_eq!(Action::ALL, [Log, Deny, Term, Kill]);
     }
 
     #[test]

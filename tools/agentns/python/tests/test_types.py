@@ -179,13 +179,18 @@ class Actions(unittest.TestCase):
         self.assertIs(Action.DENY, Action.deny)
         self.assertEqual(len(list(Action)), 4)
 
-    def test_severity_is_log_deny_term_kill(self):
-        by_severity = sorted(Action, key=lambda a: a.severity)
-        self.assertEqual(by_severity, [Action.log, Action.deny, Action.term, Action.kill])
-        self.assertEqual([a.severity for a in by_severity], [0, 1, 2, 3])
-        # not the numeric order: deny is 3 but milder than term (1)
-        self.assertGreater(Action.deny, Action.term)
-        self.assertLess(Action.deny.severity, Action.term.severity)
+    def test_deny_and_term_do_not_replace_each_other(self):
+        order = [Action.log, Action.deny, Action.term, Action.kill]
+        # from the row's action to the column's
+        may = [
+            [True, True, True, True],
+            [False, True, False, True],
+            [False, False, True, True],
+            [False, False, False, True],
+        ]
+        for i, old in enumerate(order):
+            for j, new in enumerate(order):
+                self.assertEqual(new.binds_as_much_as(old), may[i][j], (old, new))
 
     def test_deny_budget_round_trip(self):
         b = Budget(openat=10, write_bytes=4096, action=Action.deny)

@@ -471,19 +471,15 @@ static void budget_from(const unsigned char *p, size_t n, struct agent_ns_budget
 	memcpy(b, p, n < sizeof(*b) ? n : sizeof(*b));
 }
 
-/* The kernel's order of the actions for loosening: log < deny < SIGTERM < SIGKILL. */
-static int severity(__u32 action)
+/*
+ * The kernel's rule for a change of action: any action binds more than
+ * log, SIGKILL more than any other, and deny and SIGTERM do not replace
+ * each other.
+ */
+static bool binds_as_much(__u32 new, __u32 old)
 {
-	switch (action) {
-	case AGENT_NS_ACTION_LOG:
-		return 0;
-	case AGENT_NS_ACTION_DENY:
-		return 1;
-	case AGENT_NS_ACTION_SIGTERM:
-		return 2;
-	default:
-		return 3;
-	}
+	return new == old || old == AGENT_NS_ACTION_LOG ||
+	       new == AGENT_NS_ACTION_SIGKILL;
 }
 
 static bool loosens(const struct agent_ns_budget *o, const struct agent_ns_budget *n)
@@ -495,7 +491,7 @@ static bool loosens(const struct agent_ns_budget *o, const struct agent_ns_budge
 			     n->max_openat, n->max_read_bytes, n->max_connect,
 			     n->max_unlink, n->max_fork, n->max_exec };
 
-	if (severity(n->action) < severity(o->action))
+	if (!binds_as_much(n->action, o->action))
 		return true;
 	for (size_t i = 0; i < ARRAY_SIZE(om); i++)
 		if (om[i] && (!nm[i] || nm[i] > om[i]))

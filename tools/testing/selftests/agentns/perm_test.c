@@ -521,7 +521,7 @@ static void expect_intent(struct __test_metadata *_metadata, int err)
 /*
  * Checks that the caller's session has base_limits, then tries three ways
  * of tightening them, each on top of the last one allowed: lower a limit,
- * add one, raise the action's severity.  Each gives @err (0: allowed).
+ * add one, change the action to SIGKILL.  Each gives @err (0: allowed).
  */
 static void expect_tighten(struct __test_metadata *_metadata, int err)
 {
@@ -552,9 +552,9 @@ static void expect_tighten(struct __test_metadata *_metadata, int err)
 
 /*
  * Checks that the caller's session has base_limits, then tries three ways
- * of loosening them: raise a limit, remove one, lower the action's
- * severity.  Each gives @err (0: allowed; base_limits is then put back, a
- * tightening).  A refused step leaves the limits as they were.
+ * of loosening them: raise a limit, remove one, change the action
+ * (SIGTERM) to log.  Each gives @err (0: allowed; base_limits is then put
+ * back, a tightening).  A refused step leaves the limits as they were.
  */
 static void expect_loosen(struct __test_metadata *_metadata, int err)
 {
@@ -906,6 +906,61 @@ TEST(loosen_limit__other_uid)
 	other_uid_in_owner_session(_metadata, &owner, SET_LIMITS);
 	expect_loosen(_metadata, -EPERM);
 	EXPECT_EQ(0, holder_stop(&owner));
+}
+
+/*
+ * Row change_action, every pair of actions: a member may change the action
+ * only to one that binds at least as much, log to any and any to SIGKILL.
+ * Deny and SIGTERM do not replace each other: a task that ignores SIGTERM
+ * would go on past a deny limit, and one under deny is never told to end.
+ * Each pair in a session of its own, set up as root and changed as nobody;
+ * a refused change leaves the action as it was.
+ */
+TEST(change_action__unprivileged)
+{
+	static const __u32 act[] = {
+		AGENT_NS_ACTION_LOG, AGENT_NS_ACTION_DENY,
+		AGENT_NS_ACTION_SIGTERM, AGENT_NS_ACTION_SIGKILL,
+	};
+	static const char * const name[] = { "log", "deny", "SIGTERM", "SIGKILL" };
+	static const int want[4][4] = {
+		/* to log,  deny,    SIGTERM, SIGKILL */
+		{ 0,	    0,	     0,	      0 },	/* from log */
+		{ -EPERM,   0,	     -EPERM,  0 },	/* from deny */
+		{ -EPERM,   -EPERM,  0,	      0 },	/* from SIGTERM */
+		{ -EPERM,   -EPERM,  -EPERM,  0 },	/* from SIGKILL */
+	};
+
+	for (int i = 0; i < 4; i++) {
+		for (int j = 0; j < 4; j++) {
+			int status;
+			pid_t pid = fork();
+
+			ASSERT_LE(0, pid);
+			if (pid == 0) {
+				struct agent_ns_budget b = base_limits, got;
+				int ret;
+
+				b.action = act[i];
+				if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0) ||
+				    set_limits(&b) || drop_to(NOBODY))
+					_exit(100);
+				b.action = act[j];
+				ret = set_limits(&b);
+				if (get_limits(&got))
+					_exit(101);
+				if (got.action != (ret ? act[i] : act[j]))
+					_exit(102);
+				_exit(ret == -EPERM ? 1 : ret ? 103 : 0);
+			}
+			ASSERT_EQ(pid, waitpid(pid, &status, 0));
+			ASSERT_TRUE(WIFEXITED(status));
+			EXPECT_EQ(want[i][j] ? 1 : 0, WEXITSTATUS(status)) {
+				TH_LOG("%s to %s: exit %d (1: EPERM; 100-103: setup, readback)",
+				       name[i], name[j], WEXITSTATUS(status));
+			}
+		}
+	}
 }
 
 /*

@@ -293,8 +293,8 @@ def _raise_set_budget(ret: int, budget: Budget) -> None:
     if ret == -errno.EPERM:
         raise errors.from_errno(
             errno.EPERM, op,
-            "loosening a budget (raising or removing a limit, or a milder action: "
-            "log < deny < term < kill) needs CAP_SYS_ADMIN over the session's owner",
+            "loosening a budget (raising or removing a limit, or changing the action "
+            "other than from log or to kill) needs CAP_SYS_ADMIN over the session's owner",
         )
     raise _error(
         ret, op,

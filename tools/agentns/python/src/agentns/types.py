@@ -37,9 +37,9 @@ class Action(enum.IntEnum):
 
     Under ``deny``, ``term`` and ``kill`` a byte limit cuts the transfer
     that would pass it to what is left (``log`` never cuts).  The values
-    are the ABI's numbers, not the severity: :attr:`severity` orders them
-    as the kernel does (``log < deny < term < kill``; only a privileged
-    task may lower it).
+    are the ABI's numbers.  :meth:`binds_as_much_as` is the kernel's rule
+    for a change of action by an unprivileged task: from ``log`` to any,
+    from any to ``kill``; ``deny`` and ``term`` do not replace each other.
 
     ``LOG``, ``DENY``, ``SIGTERM`` and ``SIGKILL`` are the names of
     earlier versions of this package, kept as aliases (deprecated).
@@ -61,11 +61,13 @@ class Action(enum.IntEnum):
     def __format__(self, spec: str) -> str:
         return format(self.name, spec)
 
-    @property
-    def severity(self) -> int:
-        """The kernel's order for the tighten/loosen rule: 0 for ``log``, 1
-        for ``deny``, 2 for ``term``, 3 for ``kill``."""
-        return _SEVERITY[self]
+    def binds_as_much_as(self, old: Action) -> bool:
+        """Whether a task without ``CAP_SYS_ADMIN`` over the session's
+        owner may change the action from *old* to this one: from ``log`` to
+        any, from any to ``kill``.  ``deny`` and ``term`` do not replace
+        each other: a task that ignores SIGTERM would go on past a deny
+        limit, and a task under ``deny`` is never told to end."""
+        return self == old or old == Action.log or self == Action.kill
 
     @property
     def uapi_name(self) -> str:
@@ -83,7 +85,6 @@ class Action(enum.IntEnum):
         raise ValueError("unknown action %r (log, deny, term or kill)" % (text,))
 
 
-_SEVERITY = {Action.log: 0, Action.deny: 1, Action.term: 2, Action.kill: 3}
 _UAPI_NAMES = {
     Action.log: "AGENT_NS_ACTION_LOG",
     Action.deny: "AGENT_NS_ACTION_DENY",
