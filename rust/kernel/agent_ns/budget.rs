@@ -37,7 +37,7 @@ use crate::{
     prelude::*,
     sync::{
         aref::ARef,
-        atomic::{Atomic, Relaxed},
+        atomic::{Acquire, Atomic, Relaxed, Release},
         SpinLock,
     },
 };
@@ -198,7 +198,8 @@ impl Limits {
 /// `max` and `action` change only under the tree lock, and `action` always holds an
 /// [`Action`]'s value; `used[c]` counts the subtree's events of
 /// counter `c` since its limit was last set (it starts from the subtree's total then); `fired[i]`
-/// is 1 once limit `i`'s action has fired since the limit was last set; `acted` is 1 once any
+/// is 1 once limit `i`'s action has fired since the limit (or the action) was last set, and
+/// while a setter replaces an event counter's limit and count; `acted` is 1 once any
 /// `SIGTERM` or `SIGKILL` action has fired, for good. `above` is null or points to the nearest
 /// strict ancestor whose budget limits an event counter; it changes only under the tree lock,
 /// and every value it ever holds is an ancestor, which outlives the session. `setter` changes
@@ -230,6 +231,25 @@ impl Budget {
             acted: Atomic::new(0),
             above: Atomic::new(core::ptr::null()),
         })
+    }
+
+    /// Marks limit `c` fired for a crossing of `limit`, the value the caller read from `max`.
+    /// Returns whether this is the crossing, the first since `limit` was set.
+    ///
+    /// A setter replacing the limit holds `fired` at 1 while it stores the new limit and count,
+    /// and releases it at 0 after them. So a caller that takes the 0 and still finds `limit`
+    /// in `max` crosses the current limit; one that finds another value read a limit that was
+    /// replaced meanwhile, and leaves the new one unfired: otherwise the old limit's crossing
+    /// would use up the new one's.
+    fn cross(&self, c: usize, limit: u64) -> bool {
+        if self.fired[c].xchg(1, Acquire) != 0 {
+            return false;
+        }
+        if self.max[c].load(Relaxed) == limit {
+            return true;
+        }
+        self.fired[c].store(0, Relaxed);
+        false
     }
 
     /// Returns whether a `SIGTERM` or `SIGKILL` action of this budget has ever fired.
@@ -396,7 +416,7 @@ pub unsafe extern "C" fn agent_ns_charge(
         if used <= limit {
             continue;
         }
-        let crossing = b.fired[c].xchg(1, Relaxed) == 0;
+        let crossing = b.cross(c, limit);
         if crossing {
             fire(s, c, used, limit);
         }
@@ -438,7 +458,7 @@ pub unsafe extern "C" fn agent_ns_check(ns: *mut bindings::agent_namespace, c: u
         }
         let used = b.used[c].load(Relaxed);
         if used >= limit {
-            if b.fired[c].xchg(1, Relaxed) == 0 {
+            if b.cross(c, limit) {
                 fire(s, c, used.saturating_add(1), limit);
             }
             return EDQUOT.to_errno();
@@ -476,7 +496,7 @@ pub unsafe extern "C" fn agent_ns_bytes_left(
         let left = limit.saturating_sub(used);
         if want > left {
             allowed = allowed.min(left);
-            if b.fired[c].xchg(1, Relaxed) == 0 {
+            if b.cross(c, limit) {
                 fire(s, c, used.saturating_add(want), limit);
             }
         }
@@ -502,8 +522,9 @@ impl Session {
     /// `privileged`: the check and the store are made together under the tree lock.
     ///
     /// Limits that change start counting from the subtree's current totals, and one already
-    /// exceeded fires at once; a limit set again to its
-    /// value keeps its count and its fired action.
+    /// exceeded fires at once; a limit set again to its value keeps its count and its fired
+    /// action, unless the action changes: then every limit starts again, and one already
+    /// exceeded fires at once with the new action.
     pub(crate) fn set_limits(
         &self,
         new: Limits,
@@ -537,21 +558,26 @@ impl Session {
             }
             let mut totals = [0; NR_COUNTERS];
             self.add_subtree(&tree, &mut totals);
+            // A new action starts every limit again, so that one exceeded under the old action
+            // acts under the new one (a log limit raised to SIGTERM sends it).
+            let rearm = b.action() != new.action;
             b.action.store(new.action as u32, Relaxed);
             // A limit set again to its value keeps its state: re-submitting the same limits
-            // must not re-arm an action that already fired.
+            // must not re-arm an action that already fired. `fired` is held at 1 while the
+            // limit and its count change ([`Budget::cross`]).
             for c in 0..NR_COUNTERS {
-                if b.max[c].load(Relaxed) == new.max[c] {
+                if b.max[c].load(Relaxed) == new.max[c] && !rearm {
                     continue;
                 }
-                b.used[c].store(totals[c], Relaxed);
-                b.fired[c].store(0, Relaxed);
+                b.fired[c].store(1, Relaxed);
                 b.max[c].store(new.max[c], Relaxed);
+                b.used[c].store(totals[c], Relaxed);
+                b.fired[c].store(0, Release);
                 if new.max[c] != 0 && totals[c] > new.max[c] {
                     crossed[c] = Some(totals[c]);
                 }
             }
-            if b.max[ELAPSED].load(Relaxed) != new.max[ELAPSED] {
+            if b.max[ELAPSED].load(Relaxed) != new.max[ELAPSED] || rearm {
                 b.fired[ELAPSED].store(0, Relaxed);
                 b.max[ELAPSED].store(new.max[ELAPSED], Relaxed);
             }
@@ -581,7 +607,7 @@ impl Session {
         }
         for (c, used) in crossed.iter().enumerate() {
             if let Some(used) = *used {
-                if b.fired[c].xchg(1, Relaxed) == 0 {
+                if b.cross(c, new.max[c]) {
                     fire(self, c, used, new.max[c]);
                 }
             }
@@ -665,6 +691,23 @@ mod tests {
         limit_syscalls(sa, 0)?;
         assert!(above(sb).is_null());
         assert_eq!(above(sc), ptr::from_ref(sb));
+        Ok(())
+    }
+
+    /// A crossing of a limit that a setter has replaced since it was read does not mark the
+    /// new limit fired, so the new one still acts when it is crossed; a crossing of the
+    /// current limit does, once.
+    #[test]
+    fn a_replaced_limit_is_not_crossed_for_the_new_one() -> Result {
+        let a = AgentNamespace::init_ns().new_child()?;
+        let s = a.session().ok_or(EINVAL)?;
+        let c = Counter::Syscalls as usize;
+        limit_syscalls(s, 1 << 40)?;
+        limit_syscalls(s, 1 << 41)?;
+        assert!(!s.budget.cross(c, 1 << 40));
+        assert_eq!(s.budget.fired[c].load(Relaxed), 0);
+        assert!(s.budget.cross(c, 1 << 41));
+        assert!(!s.budget.cross(c, 1 << 41));
         Ok(())
     }
 

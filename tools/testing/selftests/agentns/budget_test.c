@@ -503,6 +503,46 @@ TEST_F(session, setting_a_limit_below_usage_fires_at_once)
 	EXPECT_EQ(SIGKILL, wait_signal(pid));
 }
 
+/*
+ * A new action starts the limits again: a log limit already exceeded,
+ * raised to SIGTERM by the session's own (unprivileged) task with the same
+ * value, sends the SIGTERM at once, and a logged elapsed-time limit raised
+ * to SIGKILL kills.  Before, the limit stayed fired and nothing was sent.
+ */
+TEST_F(session, raising_the_action_of_an_exceeded_limit_acts)
+{
+	for (int elapsed = 0; elapsed < 2; elapsed++) {
+		pid_t pid = fork();
+
+		ASSERT_GE(pid, 0);
+		if (pid == 0) {
+			struct agent_ns_budget b = { .action = AGENT_NS_ACTION_LOG };
+
+			if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0) ||
+			    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+			    setresuid(65534, 65534, 65534))
+				_exit(1);
+			if (elapsed)
+				b.max_elapsed_ns = 1000 * 1000;
+			else
+				b.max_openat = counters().openat_count + 2;
+			if (set_budget(&b))
+				_exit(2);
+			open_n(5);
+			usleep(20 * 1000);
+			b.action = elapsed ? AGENT_NS_ACTION_SIGKILL : AGENT_NS_ACTION_SIGTERM;
+			if (set_budget(&b))
+				_exit(3);
+			/* The signal is pending when the call returns, or comes within 2 s. */
+			usleep(2000 * 1000);
+			_exit(4);
+		}
+		EXPECT_EQ(elapsed ? SIGKILL : SIGTERM, wait_signal(pid)) {
+			TH_LOG("%s limit", elapsed ? "elapsed-time" : "openat");
+		}
+	}
+}
+
 static int fired_fd;
 
 /* Reports when the budget's SIGTERM arrived, on the guest's boottime clock. */
@@ -546,6 +586,56 @@ static unsigned long long traced_budget_event(const char *counter)
  * host is busy (15 ms was seen once next to a kernel build), so the bound
  * must hold in one of three tries; every try is logged.
  */
+/* How many agent_budget_exceeded events in the trace name @id and @counter. */
+static int traced_budget_events(const char *id, const char *counter)
+{
+	char line[512], want_id[40], want_counter[40];
+	FILE *f = fopen(TRACEFS "trace", "r");
+	int n = 0;
+
+	if (!f)
+		return -1;
+	snprintf(want_id, sizeof(want_id), "id=%s ", id);
+	snprintf(want_counter, sizeof(want_counter), "counter=%s ", counter);
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, ": agent_budget_exceeded:") && strstr(line, want_id) &&
+		     strstr(line, want_counter);
+	fclose(f);
+	return n;
+}
+
+/*
+ * The same limits submitted again with the same action keep their state:
+ * an exceeded limit does not fire again (one agent_budget_exceeded event;
+ * the kernel log line is rate-limited, the trace event is not).
+ */
+TEST_F(session, the_same_limits_again_do_not_fire_again)
+{
+	struct agent_ns_budget b = { .action = AGENT_NS_ACTION_LOG, .max_unlink = 1 };
+	unsigned char raw[AGENT_NS_ID_BYTES];
+	char id[33];
+	int events;
+
+	ASSERT_EQ(0, prctl(PR_GET_AGENT_SESSION_ID, raw, 0, 0, 0));
+	for (int i = 0; i < AGENT_NS_ID_BYTES; i++)
+		sprintf(id + 2 * i, "%02x", raw[i]);
+	if (tracefs_write(TRACEFS "events/agent_ns/agent_budget_exceeded/enable", "1"))
+		SKIP(return, "no tracefs with the agent_ns events");
+	ASSERT_EQ(0, set_budget(&b));
+	for (int i = 0; i < 3; i++) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "/tmp/agentns-budget-%d-%d", getpid(), i);
+		close(open(path, O_CREAT | O_WRONLY, 0600));
+		ASSERT_EQ(0, unlink(path));
+		ASSERT_EQ(0, set_budget(&b));
+	}
+	events = traced_budget_events(id, "unlink");
+	tracefs_write(TRACEFS "events/agent_ns/agent_budget_exceeded/enable", "0");
+	EXPECT_EQ(1, events);
+	EXPECT_EQ(3, counters().unlink_count);
+}
+
 TEST_F(session, elapsed_budget_fires_on_time)
 {
 	const unsigned long long budget = 300ULL * 1000 * 1000;
