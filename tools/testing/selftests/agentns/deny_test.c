@@ -38,6 +38,9 @@
 #include <sys/wait.h>
 #include <linux/agent_namespaces.h>
 #include <linux/aio_abi.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <linux/tcp.h>
 
 #include "../kselftest_harness.h"
 #define AGENTNS_IO_URING
@@ -886,6 +889,147 @@ TEST_F(session, connect_past_max_connect_fails_and_queues_nothing)
 	close(l);
 	close(a);
 	close(b);
+}
+
+/* Brings the guest's loopback interface up: 0 or -errno. */
+static int loopback_up(void)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int s = socket(AF_INET, SOCK_DGRAM, 0), ret = 0;
+
+	if (s < 0)
+		return -errno;
+	if (ioctl(s, SIOCGIFFLAGS, &ifr))
+		ret = -errno;
+	ifr.ifr_flags |= IFF_UP;
+	if (!ret && ioctl(s, SIOCSIFFLAGS, &ifr))
+		ret = -errno;
+	close(s);
+	return ret;
+}
+
+/* A TCP listener on 127.0.0.1 (address in *@sin), non-blocking, or -1. */
+static int tcp_listener(struct sockaddr_in *sin)
+{
+	socklen_t len = sizeof(*sin);
+	int l;
+
+	if (loopback_up())
+		return -1;
+	l = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (l < 0 || bind(l, (struct sockaddr *)sin, sizeof(*sin)) || listen(l, 4) ||
+	    getsockname(l, (struct sockaddr *)sin, &len)) {
+		if (l >= 0)
+			close(l);
+		return -1;
+	}
+	return l;
+}
+
+/*
+ * sendto(2) with MSG_FASTOPEN connects an unconnected TCP socket: it
+ * counts as a connect, and past a deny max_connect it fails with EDQUOT
+ * before any SYN is sent: the listener holds the first connection only.
+ */
+TEST_F(session, tcp_fastopen_past_max_connect_fails_and_connects_nothing)
+{
+	struct agent_ns_counters c1;
+	struct sockaddr_in sin;
+	int l = tcp_listener(&sin), a, b, acc, err;
+	ssize_t first, second;
+
+	ASSERT_GE(l, 0);
+	a = socket(AF_INET, SOCK_STREAM, 0);
+	b = socket(AF_INET, SOCK_STREAM, 0);
+	ASSERT_GE(a, 0);
+	ASSERT_GE(b, 0);
+	ASSERT_EQ(0, limit_to(L_CONNECT, 1, AGENT_NS_ACTION_DENY, &self->c0));
+	first = sendto(a, "x", 1, MSG_FASTOPEN, (struct sockaddr *)&sin, sizeof(sin));
+	err = errno;
+	if (first < 0 && err == EOPNOTSUPP) {
+		ASSERT_EQ(0, lift_budget());
+		SKIP(return, "TCP Fast Open is off (net.ipv4.tcp_fastopen)");
+	}
+	second = sendto(b, "x", 1, MSG_FASTOPEN, (struct sockaddr *)&sin, sizeof(sin));
+	err = errno;
+	c1 = counters();
+	ASSERT_EQ(0, lift_budget());
+	EXPECT_EQ(1, first);
+	EXPECT_EQ(-1, second);
+	EXPECT_EQ(EDQUOT, err);
+	EXPECT_EQ(self->c0.connect_count + 1, c1.connect_count);
+	usleep(100 * 1000);
+	acc = accept4(l, NULL, NULL, SOCK_NONBLOCK);
+	EXPECT_GE(acc, 0);
+	EXPECT_EQ(-1, accept4(l, NULL, NULL, SOCK_NONBLOCK));
+	EXPECT_EQ(EAGAIN, errno);
+	if (acc >= 0)
+		close(acc);
+	close(l);
+	close(a);
+	close(b);
+}
+
+/* getsockopt(TCP_ZEROCOPY_RECEIVE) into a copy buffer only: 0 or -errno. */
+static int zerocopy_copy(int fd, char *buf, struct tcp_zerocopy_receive *zc)
+{
+	socklen_t len = sizeof(*zc);
+
+	memset(zc, 0, sizeof(*zc));
+	zc->copybuf_address = (unsigned long)buf;
+	zc->copybuf_len = 1 << 30;
+	return getsockopt(fd, IPPROTO_TCP, TCP_ZEROCOPY_RECEIVE, zc, &len) ? -errno : 0;
+}
+
+/*
+ * getsockopt(TCP_ZEROCOPY_RECEIVE) receives as recv(2) does: what it
+ * copies counts as read_bytes, a DENY read budget cuts its copy buffer
+ * to what is left (too small for the queue, it copies nothing and says
+ * how much to skip), and with nothing left it fails with EDQUOT.
+ */
+TEST_F(session, tcp_zerocopy_receive_counts_and_is_cut_to_the_read_budget)
+{
+	static char out[800], buf[4096];
+	struct tcp_zerocopy_receive zc[3];
+	struct agent_ns_counters c1, c2;
+	struct sockaddr_in sin;
+	int l = tcp_listener(&sin), a, c, ret[3];
+	ssize_t got;
+
+	ASSERT_GE(l, 0);
+	a = socket(AF_INET, SOCK_STREAM, 0);
+	ASSERT_GE(a, 0);
+	ASSERT_EQ(0, connect(a, (struct sockaddr *)&sin, sizeof(sin)));
+	usleep(50 * 1000);
+	c = accept4(l, NULL, NULL, 0);
+	ASSERT_GE(c, 0);
+	ASSERT_EQ(0, limit_to(L_READ, 1000, AGENT_NS_ACTION_DENY, &self->c0));
+	ASSERT_EQ(800, send(a, out, 800, 0));
+	usleep(50 * 1000);
+	ret[0] = zerocopy_copy(c, buf, &zc[0]);
+	c1 = counters();
+	ASSERT_EQ(400, send(a, out, 400, 0));
+	usleep(50 * 1000);
+	ret[1] = zerocopy_copy(c, buf, &zc[1]);
+	got = recv(c, buf, 400, 0);
+	ret[2] = zerocopy_copy(c, buf, &zc[2]);
+	c2 = counters();
+	ASSERT_EQ(0, lift_budget());
+	EXPECT_EQ(0, ret[0]);
+	EXPECT_EQ(800, zc[0].copybuf_len);
+	EXPECT_EQ(self->c0.read_bytes + 800, c1.read_bytes);
+	EXPECT_EQ(0, ret[1]);
+	EXPECT_EQ(0, zc[1].copybuf_len);
+	EXPECT_EQ(400, zc[1].recv_skip_hint);
+	EXPECT_EQ(200, got);
+	EXPECT_EQ(-EDQUOT, ret[2]);
+	EXPECT_EQ(self->c0.read_bytes + 1000, c2.read_bytes);
+	close(c);
+	close(a);
+	close(l);
 }
 
 /* The fork that would cross max_fork fails with EDQUOT and leaves no child. */
