@@ -120,9 +120,16 @@ guest_tests() {
 	fi
 }
 
+# A scratch disk (/dev/vda in the guests, with a poll queue) for the tests
+# that need a block device: io_uring IOPOLL reads with O_DIRECT.
+scratch=$RESULTS/scratch.img
+rm -f "$scratch"
+truncate -s 8M "$scratch"
+disk="-drive file=$scratch,if=virtio,format=raw"
+
 stage "check: kselftests in the guest"
-guest_tests guest "$RESULTS/guest.out" -t "${VM_TIMEOUT:-900}" -x "$guest" \
-	-a "kunit.filter_glob=rust_*" -- "$selftests; /extra/upstream/run.sh"
+AGENTNS_QEMU_ARGS=$disk guest_tests guest "$RESULTS/guest.out" -t "${VM_TIMEOUT:-900}" -x "$guest" \
+	-a "kunit.filter_glob=rust_* virtio_blk.poll_queues=1" -- "$selftests; /extra/upstream/run.sh"
 cp "$RESULTS/guest.out.console" "$RESULTS/console.log"
 # The kernel's own selftests (namespaces, nsfs, clone3, pidfd, proc,
 # prctl): a failure not in scripts/upstream-selftests.known fails.
@@ -136,9 +143,10 @@ bash "$AGENTNS_ROOT/scripts/upstream-selftests.sh" compare "$RESULTS/guest.out" 
 # IRQ router of the BIOS's $PIR table routes them instead.
 stage "check: kselftests in the debug guest"
 DEBUG=1 bash "$AGENTNS_ROOT/scripts/build.sh"
+AGENTNS_QEMU_ARGS=$disk \
 AGENTNS_KERNEL=$CACHE/build/linux-$KVER-agentns-y-debug/arch/x86/boot/bzImage \
 	guest_tests debug "$RESULTS/debug.out" -t "${VM_TIMEOUT:-1500}" -x "$guest" \
-	-a "acpi=noirq kunit.filter_glob=rust_* kasan.fault=report" -- \
+	-a "acpi=noirq kunit.filter_glob=rust_* kasan.fault=report virtio_blk.poll_queues=1" -- \
 	"$kmemleak_off; $selftests; $kmemleak_scan"
 
 # make bench cannot rot: one short pass of it on the =y kernel.

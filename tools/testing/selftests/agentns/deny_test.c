@@ -1032,6 +1032,180 @@ TEST_F(session, tcp_zerocopy_receive_counts_and_is_cut_to_the_read_budget)
 	close(l);
 }
 
+/*
+ * One SEND_ZC of 5000 bytes: its result (res of the CQE that is not the
+ * notification, which follows when that one has IORING_CQE_F_MORE).
+ */
+static int send_zc(struct agentns_ring *r, int fd, const char *buf)
+{
+	struct io_uring_sqe *sqe = ring_sqe(r, IORING_OP_SEND_ZC, fd, 0);
+	bool have_res = false, more = false, notif = false;
+	struct io_uring_cqe cqe;
+	int res = 0;
+
+	sqe->addr = (unsigned long)buf;
+	sqe->len = 5000;
+	if (ring_enter(r, ring_flush(r), 1) < 0)
+		return -1000;
+	for (int i = 0; i < 100 && !(have_res && (!more || notif)); i++) {
+		while (ring_reap(r, &cqe)) {
+			if (cqe.flags & IORING_CQE_F_NOTIF) {
+				notif = true;
+			} else {
+				have_res = true;
+				res = cqe.res;
+				more = cqe.flags & IORING_CQE_F_MORE;
+			}
+		}
+		if (!(have_res && (!more || notif)))
+			ring_enter(r, 0, 1);
+	}
+	return have_res ? res : -1001;
+}
+
+/*
+ * IORING_OP_SEND_ZC past a DENY write budget: cut to what was left, then
+ * -EDQUOT, and the peer has received exactly what was left.
+ */
+TEST_F(session, io_uring_send_zc_is_cut_short_to_the_write_budget_then_denied)
+{
+	static char buf[5000];
+	struct agent_ns_counters c1;
+	struct sockaddr_in sin;
+	struct agentns_ring r;
+	int l = tcp_listener(&sin), a, c, first, second, q1, q2;
+
+	ASSERT_GE(l, 0);
+	if (no_io_uring())
+		SKIP(return, "no io_uring: %s", strerror(errno));
+	a = socket(AF_INET, SOCK_STREAM, 0);
+	ASSERT_GE(a, 0);
+	ASSERT_EQ(0, connect(a, (struct sockaddr *)&sin, sizeof(sin)));
+	usleep(50 * 1000);
+	c = accept4(l, NULL, NULL, 0);
+	ASSERT_GE(c, 0);
+	ASSERT_EQ(0, ring_setup(&r, 8));
+	ASSERT_EQ(0, limit_to(L_WRITE, 1000, AGENT_NS_ACTION_DENY, &self->c0));
+	first = send_zc(&r, a, buf);
+	usleep(100 * 1000);
+	q1 = queued(c);
+	second = send_zc(&r, a, buf);
+	usleep(100 * 1000);
+	q2 = queued(c);
+	c1 = counters();
+	ASSERT_EQ(0, lift_budget());
+	EXPECT_EQ(1000, first);
+	EXPECT_EQ(1000, q1);
+	EXPECT_EQ(-EDQUOT, second);
+	EXPECT_EQ(1000, q2);
+	EXPECT_EQ(self->c0.write_bytes + 1000, c1.write_bytes);
+	ring_close(&r);
+	close(c);
+	close(a);
+	close(l);
+}
+
+/*
+ * IORING_OP_SEND from a provided buffer (IOSQE_BUFFER_SELECT) past a DENY
+ * write budget: the selected buffer is cut to what was left, then the
+ * next send fails with -EDQUOT.
+ */
+TEST_F(session, io_uring_send_from_a_provided_buffer_is_cut_short_then_denied)
+{
+	static char bufs[2][5000];
+	struct agent_ns_counters c1;
+	struct io_uring_sqe *sqe;
+	struct agentns_ring r;
+	int sv[2], res[2] = { 1, 1 }, q1, q2;
+
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	if (no_io_uring())
+		SKIP(return, "no io_uring: %s", strerror(errno));
+	ASSERT_EQ(0, ring_setup(&r, 8));
+	sqe = ring_sqe(&r, IORING_OP_PROVIDE_BUFFERS, 2, 0);
+	sqe->addr = (unsigned long)bufs;
+	sqe->len = sizeof(bufs[0]);
+	sqe->buf_group = 7;
+	ASSERT_EQ(0, ring_run(&r, res));
+	ASSERT_EQ(0, res[0]);
+	ASSERT_EQ(0, limit_to(L_WRITE, 1000, AGENT_NS_ACTION_DENY, &self->c0));
+	for (int i = 0; i < 2; i++) {
+		sqe = ring_sqe(&r, IORING_OP_SEND, sv[0], i);
+		sqe->flags = IOSQE_BUFFER_SELECT;
+		sqe->buf_group = 7;
+		ASSERT_EQ(0, ring_run(&r, res));
+		if (i == 0)
+			q1 = queued(sv[1]);
+	}
+	q2 = queued(sv[1]);
+	c1 = counters();
+	ASSERT_EQ(0, lift_budget());
+	EXPECT_EQ(1000, res[0]);
+	EXPECT_EQ(1000, q1);
+	EXPECT_EQ(-EDQUOT, res[1]);
+	EXPECT_EQ(1000, q2);
+	EXPECT_EQ(self->c0.write_bytes + 1000, c1.write_bytes);
+	ring_close(&r);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* One IOPOLL read of @len bytes at @off into @buf: its res. */
+static int iopoll_read(struct agentns_ring *r, int fd, char *buf, int len, off_t off)
+{
+	struct io_uring_sqe *sqe = ring_sqe(r, IORING_OP_READ, fd, 0);
+	int res[1] = { -1000 };
+
+	sqe->addr = (unsigned long)buf;
+	sqe->len = len;
+	sqe->off = off;
+	return ring_run(r, res) ? -1001 : res[0];
+}
+
+/*
+ * An IOPOLL ring's O_DIRECT reads of a block device complete when they are
+ * reaped, not at their issue: they count then, exactly, and a DENY read
+ * budget cuts them at issue and then refuses them.  Needs a disk at
+ * /dev/vda with a poll queue (make check gives its guests a scratch one
+ * and boots them with virtio_blk.poll_queues=1).
+ */
+TEST_F(session, io_uring_iopoll_reads_count_and_are_cut_to_the_read_budget)
+{
+	struct agent_ns_counters c0, c1, c2;
+	struct agentns_ring r;
+	int fd, res[3];
+	char *buf;
+
+	fd = open("/dev/vda", O_RDONLY | O_DIRECT);
+	if (fd < 0)
+		SKIP(return, "no disk at /dev/vda: %s", strerror(errno));
+	if (no_io_uring())
+		SKIP(return, "no io_uring: %s", strerror(errno));
+	buf = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	ASSERT_EQ(0, ring_setup_flags(&r, 8, IORING_SETUP_IOPOLL));
+	c0 = counters();
+	res[0] = iopoll_read(&r, fd, buf, 4096, 0);
+	c1 = counters();
+	if (res[0] == -EOPNOTSUPP) {
+		ring_close(&r);
+		SKIP(return, "/dev/vda has no poll queue (virtio_blk.poll_queues)");
+	}
+	ASSERT_EQ(0, limit_to(L_READ, 4096, AGENT_NS_ACTION_DENY, &self->c0));
+	res[1] = iopoll_read(&r, fd, buf, 8192, 4096);
+	res[2] = iopoll_read(&r, fd, buf, 4096, 8192);
+	c2 = counters();
+	ASSERT_EQ(0, lift_budget());
+	EXPECT_EQ(4096, res[0]);
+	EXPECT_EQ(c0.read_bytes + 4096, c1.read_bytes);
+	EXPECT_EQ(4096, res[1]);
+	EXPECT_EQ(-EDQUOT, res[2]);
+	EXPECT_EQ(self->c0.read_bytes + 4096, c2.read_bytes);
+	ring_close(&r);
+	munmap(buf, 8192);
+	close(fd);
+}
+
 /* The fork that would cross max_fork fails with EDQUOT and leaves no child. */
 TEST_F(session, fork_past_max_fork_fails_and_leaves_no_child)
 {
