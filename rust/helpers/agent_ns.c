@@ -57,6 +57,22 @@ __rust_helper bool rust_helper_agent_ns_capable_kill(const struct cred *cred,
 {
 	return !security_capable(cred, ns, CAP_KILL, CAP_OPT_NOAUDIT);
 }
+
+/*
+ * Whether the LSMs let a task with @cred send @sig to @t, as
+ * check_kill_permission() asks them for kill(2).  The caller holds
+ * rcu_read_lock().
+ */
+__rust_helper bool rust_helper_agent_ns_lsm_may_kill(struct task_struct *t, int sig,
+						     const struct cred *cred)
+{
+	struct kernel_siginfo info;
+
+	clear_siginfo(&info);
+	info.si_signo = sig;
+	info.si_code = SI_KERNEL;
+	return !security_task_kill(t, &info, sig, cred);
+}
 #endif
 
 __rust_helper bool rust_helper_refcount_inc_not_zero(refcount_t *r)

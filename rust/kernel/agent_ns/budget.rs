@@ -26,17 +26,16 @@
 use super::{
     counters::{Counter, NR_COUNTERS},
     namespace::{AgentNamespace, Session},
-    signal, trace,
+    signal::{self, Setter},
+    trace,
     tree::TreeGuard,
 };
 use crate::{
     bindings,
-    cred::Credential,
     ffi::c_int,
     new_spinlock,
     prelude::*,
     sync::{
-        aref::ARef,
         atomic::{Acquire, Atomic, Relaxed, Release},
         SpinLock,
     },
@@ -210,7 +209,7 @@ pub(crate) struct Budget {
     /// that set the action: a crossing signals only the tasks that both the limit's and the
     /// action's setter could signal with kill(2).
     #[pin]
-    setter: SpinLock<[Option<ARef<Credential>>; NR_COUNTERS + 2]>,
+    setter: SpinLock<[Option<Setter>; NR_COUNTERS + 2]>,
     max: [Atomic<u64>; NR_COUNTERS + 1],
     action: Atomic<u32>,
     used: [Atomic<u64>; NR_COUNTERS],
@@ -318,8 +317,8 @@ impl Budget {
         self.action() != Action::Log && self.own_mask() != 0
     }
 
-    /// Returns the credentials of the tasks that set limit `i` and the action, if both are set.
-    fn setters(&self, i: usize) -> Option<(ARef<Credential>, ARef<Credential>)> {
+    /// Returns the tasks that set limit `i` and the action, if both are set.
+    fn setters(&self, i: usize) -> Option<(Setter, Setter)> {
         let setter = self.setter.lock();
         Some((setter[i].clone()?, setter[ACTION].clone()?))
     }
@@ -328,7 +327,7 @@ impl Budget {
     /// limit's and the action's setter could signal it.
     fn reaches_current(&self, i: usize) -> bool {
         self.setters(i)
-            .is_some_and(|(l, a)| signal::may_signal_current([&l, &a]))
+            .is_some_and(|(l, a)| signal::may_kill_current([&l, &a]))
     }
 }
 
@@ -532,6 +531,7 @@ impl Session {
         privileged: bool,
     ) -> Result {
         let b = &self.budget;
+        let me = Setter::current().ok_or(ESRCH)?;
         let mut crossed = [None; NR_COUNTERS];
         let (new, was_enforcing, enforcing) = {
             let tree = TreeGuard::lock();
@@ -540,12 +540,9 @@ impl Session {
                 return Err(EPERM);
             }
             let was_enforcing = b.enforcing();
-            // SAFETY: The current task's credentials are valid while it runs; `ARef::from` takes
-            // a reference of its own on them.
-            let me = ARef::from(unsafe { Credential::from_ptr(bindings::agent_ns_current_cred()) });
             {
-                // A replaced setter's reference is dropped under the spinlock: `put_cred()`
-                // frees through RCU and does not sleep.
+                // A replaced setter's references are dropped under the spinlock: `put_cred()`
+                // frees through RCU and `put_pid_ns()` through a work item; neither sleeps.
                 let mut setter = b.setter.lock();
                 for (i, slot) in setter[..=NR_COUNTERS].iter_mut().enumerate() {
                     if b.max[i].load(Relaxed) != new.max[i] {

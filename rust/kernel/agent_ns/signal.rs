@@ -4,7 +4,8 @@
 //!
 //! A budget acts with no more authority than the tasks that set it: its signal reaches a task
 //! only if both the task that set the crossed limit and the task that set the action could have
-//! signalled it with kill(2). The reaper acts with the kernel's own authority, which the
+//! signalled it with kill(2): by their credentials, through their pid namespaces and as the
+//! LSMs allow. The reaper acts with the kernel's own authority, which the
 //! administrator gave it by setting `kernel.agent_ns.max_lifetime`.
 //!
 //! The walk over the task list is C (`agent_ns_signal_picked()`, as 7.3 has no Rust abstraction
@@ -15,45 +16,73 @@ use crate::{
     bindings,
     cred::Credential,
     ffi::{c_int, c_void},
-    sync::{atomic::Relaxed, rcu},
+    pid_namespace::PidNamespace,
+    sync::{aref::ARef, atomic::Relaxed, rcu},
     task::{Kuid, Task},
 };
 use core::{iter::successors, ptr};
 
-/// Returns whether a task with credentials `cred` could signal `t` with kill(2): the same rule
-/// as `kill_ok_by_cred()`, the real or effective uid of one equal to the real or saved uid of
-/// the other, or `CAP_KILL` over `t`'s user namespace. A pid namespace's init ignores the
-/// signals of its own namespace and is signalled only with `CAP_KILL` over the owner of that
-/// namespace.
+/// The task that set a budget's limit or action, as far as the kill(2) rule its signal follows
+/// needs it: its credentials, and the pid namespace through which it names tasks.
+#[derive(Clone)]
+pub(crate) struct Setter {
+    cred: ARef<Credential>,
+    pid_ns: ARef<PidNamespace>,
+}
+
+impl Setter {
+    /// The current task as a setter; `None` once it has left its pid namespace (exiting).
+    pub(crate) fn current() -> Option<Self> {
+        let pid_ns = ARef::from(crate::current!().active_pid_ns()?);
+        // SAFETY: The current task's credentials are valid while it runs; `ARef::from` takes a
+        // reference of its own on them.
+        let cred = ARef::from(unsafe { Credential::from_ptr(bindings::agent_ns_current_cred()) });
+        Some(Setter { cred, pid_ns })
+    }
+}
+
+/// Returns whether `setter` could send `sig` to `t` with kill(2): `t` has a pid in the setter's
+/// pid namespace (kill(2) cannot name it otherwise); the same rule as `kill_ok_by_cred()`, the
+/// real or effective uid of one equal to the real or saved uid of the other, or `CAP_KILL` over
+/// `t`'s user namespace; and the LSMs allow it. A pid namespace's init ignores the signals of
+/// its own namespace and is signalled only with `CAP_KILL` over the owner of that namespace.
 ///
 /// # Safety
 ///
 /// `t` must be a valid task and the caller inside an RCU read-side critical section.
-unsafe fn may_signal(cred: &Credential, t: *mut bindings::task_struct) -> bool {
+unsafe fn may_signal(setter: &Setter, sig: c_int, t: *mut bindings::task_struct) -> bool {
+    let cred = &setter.cred;
     let capable = |ns| {
         // SAFETY: `cred` is valid for the call, `ns` is a valid user namespace under RCU.
         unsafe { bindings::agent_ns_capable_kill(cred.as_ptr(), ns) }
     };
+    // SAFETY: `t` is valid (caller guarantee) and the pid namespace is held by `setter`.
+    if unsafe { bindings::task_tgid_nr_ns(t, setter.pid_ns.as_ptr()) } == 0 {
+        return false;
+    }
     // SAFETY: The caller guarantees that `t` is valid and that we are under RCU.
     let owner = unsafe { bindings::agent_ns_unkillable_owner(t) };
-    if !owner.is_null() {
-        return capable(owner);
-    }
-    // SAFETY: `cred` is valid, and so are `t`'s credentials under RCU; both are only read.
-    let (c, tc) = unsafe { (&*cred.as_ptr(), &*bindings::agent_ns_task_cred(t)) };
-    let (euid, uid) = (Kuid::from_raw(c.euid), Kuid::from_raw(c.uid));
-    let (tuid, tsuid) = (Kuid::from_raw(tc.uid), Kuid::from_raw(tc.suid));
-    euid == tsuid || euid == tuid || uid == tsuid || uid == tuid || capable(tc.user_ns)
+    let by_cred = if !owner.is_null() {
+        capable(owner)
+    } else {
+        // SAFETY: `cred` is valid, and so are `t`'s credentials under RCU; both are only read.
+        let (c, tc) = unsafe { (&*cred.as_ptr(), &*bindings::agent_ns_task_cred(t)) };
+        let (euid, uid) = (Kuid::from_raw(c.euid), Kuid::from_raw(c.uid));
+        let (tuid, tsuid) = (Kuid::from_raw(tc.uid), Kuid::from_raw(tc.suid));
+        euid == tsuid || euid == tuid || uid == tsuid || uid == tuid || capable(tc.user_ns)
+    };
+    // SAFETY: `t` is valid and we are under RCU; `cred` is valid for the call.
+    by_cred && unsafe { bindings::agent_ns_lsm_may_kill(t, sig, cred.as_ptr()) }
 }
 
-/// Returns whether both `setters` could signal the current task (a straggler of a budget that
-/// has fired).
-pub(crate) fn may_signal_current(setters: [&Credential; 2]) -> bool {
+/// Returns whether both `setters` could send `SIGKILL` to the current task (a straggler of a
+/// budget that has fired).
+pub(crate) fn may_kill_current(setters: [&Setter; 2]) -> bool {
     let _rcu = rcu::read_lock();
     // SAFETY: The current task is valid; `_rcu` holds the RCU read lock.
     setters
         .iter()
-        .all(|c| unsafe { may_signal(c, Task::current_raw()) })
+        .all(|s| unsafe { may_signal(s, bindings::SIGKILL as c_int, Task::current_raw()) })
 }
 
 /// Returns the sessions from `ns` up to the initial session.
@@ -72,7 +101,8 @@ unsafe fn chain<'a>(
 /// What [`pick_subtree`] looks for.
 struct Subtree<'a> {
     ns: *const bindings::agent_namespace,
-    setters: [&'a Credential; 2],
+    sig: c_int,
+    setters: [&'a Setter; 2],
 }
 
 /// Picks a thread in the session or below it that both setters could signal.
@@ -94,7 +124,10 @@ unsafe extern "C" fn pick_subtree(
         return false;
     }
     // SAFETY: `t` is valid and the walk holds the RCU read lock.
-    target.setters.iter().all(|c| unsafe { may_signal(c, t) })
+    target
+        .setters
+        .iter()
+        .all(|s| unsafe { may_signal(s, target.sig, t) })
 }
 
 /// Sends `sig` to every process with a thread in `s` or below it that both the task that set the
@@ -102,9 +135,10 @@ unsafe extern "C" fn pick_subtree(
 /// reach further than it could itself.
 ///
 /// Must be called in process context without spinlocks held.
-pub(crate) fn signal_subtree(s: &Session, sig: c_int, setters: [&Credential; 2]) {
+pub(crate) fn signal_subtree(s: &Session, sig: c_int, setters: [&Setter; 2]) {
     let target = Subtree {
         ns: s.ns().as_ptr(),
+        sig,
         setters,
     };
     // SAFETY: `pick_subtree` accepts a pointer to a `Subtree`, and `target` outlives the walk.

@@ -1796,6 +1796,55 @@ TEST(signal_reach__member_kill_spares_root)
 	EXPECT_EQ(0, wait_exit(s));
 }
 
+/*
+ * An agent (nobody) in a pid namespace of its own, below its session's
+ * supervisor, tightens a SIGKILL budget and crosses it: a nobody process of
+ * the session outside that namespace, which the agent's kill(2) could not
+ * name, survives; the agent dies.
+ */
+TEST(signal_reach__member_kill_spares_what_its_pid_namespace_cannot_see)
+{
+	pid_t s = fork();
+
+	ASSERT_GE(s, 0);
+	if (s == 0) {
+		pid_t b, p;
+
+		if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0))
+			_exit(1);
+		b = fork();
+		if (b == 0) {
+			if (drop_to_nobody())
+				_exit(2);
+			for (;;)
+				pause();
+		}
+		p = fork();
+		if (p == 0) {
+			pid_t init;
+
+			if (unshare(CLONE_NEWPID))
+				_exit(5);
+			init = fork();
+			if (init == 0) {
+				/* pid 1 there; the agent is pid 2. */
+				pid_t a = fork();
+
+				if (a == 0)
+					agent_crosses_kill_budget();
+				_exit(wait_exit(a) == 128 + SIGKILL ? 0 : 6);
+			}
+			_exit(wait_exit(init));
+		}
+		if (wait_exit(p) != 0)
+			_exit(11);	/* the agent itself must die */
+		if (!bystander_survived(b))
+			_exit(12);	/* what it cannot see must not */
+		_exit(0);
+	}
+	EXPECT_EQ(0, wait_exit(s));
+}
+
 /* Root's budget reaches every uid of the session. */
 TEST(signal_reach__root_kill_reaches_other_uids)
 {
