@@ -530,16 +530,10 @@ int __agent_ns_clamp_iter(struct agent_namespace *ns, enum agent_ns_counter c,
 
 /*
  * The system calls a task past a deny budget on max_syscalls may still
- * make, so that it can return from a signal handler and exit.  The 32-bit
- * numbers are the i386 ABI's (fixed): 0 restart_syscall, 1 exit, 119
- * sigreturn, 173 rt_sigreturn, 252 exit_group.
+ * make, so that it can return from a signal handler and exit.
  */
-static bool agent_ns_syscall_exempt(struct pt_regs *regs)
+static bool agent_ns_native_exempt(long nr)
 {
-	long nr = syscall_get_nr(current, regs);
-
-	if (in_compat_syscall())
-		return nr == 0 || nr == 1 || nr == 119 || nr == 173 || nr == 252;
 	switch (nr) {
 	case __NR_restart_syscall:
 	case __NR_exit:
@@ -550,6 +544,26 @@ static bool agent_ns_syscall_exempt(struct pt_regs *regs)
 		return true;
 	}
 	return false;
+}
+
+/*
+ * The same for the ABI of the current call.  The 32-bit numbers are the
+ * i386 ABI's (fixed): 0 restart_syscall, 1 exit, 119 sigreturn, 173
+ * rt_sigreturn, 252 exit_group.  x32 calls carry __X32_SYSCALL_BIT on the
+ * 64-bit numbers, but for rt_sigreturn (513).
+ */
+static bool agent_ns_syscall_exempt(struct pt_regs *regs)
+{
+	long nr = syscall_get_nr(current, regs);
+
+#ifdef __X32_SYSCALL_BIT
+	if (in_x32_syscall())
+		return nr == (__X32_SYSCALL_BIT | 513) ||
+		       agent_ns_native_exempt(nr & ~__X32_SYSCALL_BIT);
+#endif
+	if (in_compat_syscall())
+		return nr == 0 || nr == 1 || nr == 119 || nr == 173 || nr == 252;
+	return agent_ns_native_exempt(nr);
 }
 
 /*
