@@ -1166,8 +1166,8 @@ static int iopoll_read(struct agentns_ring *r, int fd, char *buf, int len, off_t
  * An IOPOLL ring's O_DIRECT reads of a block device complete when they are
  * reaped, not at their issue: they count then, exactly, and a DENY read
  * budget cuts them at issue and then refuses them.  Needs a disk at
- * /dev/vda with a poll queue (make check gives its guests a scratch one
- * and boots them with virtio_blk.poll_queues=1).
+ * /dev/vda with a poll queue (make check gives its =y guest a scratch one
+ * and boots it with virtio_blk.poll_queues=1).
  */
 TEST_F(session, io_uring_iopoll_reads_count_and_are_cut_to_the_read_budget)
 {
