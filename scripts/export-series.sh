@@ -149,7 +149,7 @@ part 0018-nsfs --include=include/linux/proc_ns.h
 part 0021-Documentation-kernel-parameters
 new kernel/agent_namespaces.c kernel/gen_agent_ns_type_guard.sh \
 	$AN/namespace.rs $AN/budget.rs $AN/elapsed.rs $AN/signal.rs \
-	$AN/trace.rs $AN/tree.rs $AN/reaper.rs $AN/nsfs.rs $AN/prctl.rs
+	$AN/trace.rs $AN/tree.rs $AN/reaper.rs $AN/nsfs.rs
 rust_mod
 commit "agent_ns: add the session object, budgets and the nsfs operations" \
 	"Every task's nsproxy names its session; the initial session is
@@ -160,12 +160,15 @@ a budget's signal.  The Rust side holds the policy: creating and freeing
 sessions, rolling counters up into ancestors, budgets and their actions,
 the elapsed-time timer and its work (kernel::time::hrtimer,
 kernel::workqueue), whom an action may signal, the reaper's work
-(a DelayedWork) and its choice, setns(2) permission and the prctl
-options (hooked into prctl(2) by the next commit).  A generated header
+(a DelayedWork) and its choice, and the nsfs operations with setns(2)'s
+permission.  Nothing can create a session until the next commit hooks
+the prctl options into prctl(2).  A generated header
 checks at build time that AGENT_NS_TYPE shares no bit with a CLONE_*
 flag.  No event is counted yet."
 
 # One hook, /proc file or interface per commit.
+new $AN/prctl.rs
+rust_mod
 pick 0005-prctl
 new $AN/proc.rs
 rust_mod
@@ -173,7 +176,10 @@ pick 0006-proc
 for p in 0008 0009 0010 0011 0012 0013 0014 0015; do pick $p; done
 part 0018-nsfs --exclude=include/linux/proc_ns.h
 commit_as 0018-nsfs
-for p in 0019 0022 0023 0024 0025 0026 0027 0028 0029; do pick $p; done
+for p in 0019 0022 0023 0024 0025 0026 0027 0028; do pick $p; done
+new $AN/ioctl.rs
+rust_mod
+pick 0029-nsfs
 new security/agentns $AN/provenance.rs
 rust_mod
 pick 0030-security

@@ -19,7 +19,8 @@
 //! - [`reaper`]: the lifetime reaper (`kernel.agent_ns.max_lifetime`),
 //! - [`tree`]: the lock over the links between sessions,
 //! - [`intent`]: the intent tag,
-//! - [`nsfs`]: who may enter a session through `/proc/$PID/ns/agent`,
+//! - [`nsfs`]: the operations of `/proc/$PID/ns/agent`: who may enter a session through it,
+//! - [`ioctl`]: the `AGENT_NS_GET_*` ioctls of that file,
 //! - [`prctl`]: the `PR_*AGENT*` prctl options,
 //! - [`proc`]: the `/proc/$PID/agent_*` files,
 //! - [`provenance`]: the labels the `agentns` LSM puts on files created in a session,
@@ -32,6 +33,7 @@ pub mod counters;
 pub mod elapsed;
 pub mod id;
 pub mod intent;
+pub mod ioctl;
 pub mod namespace;
 pub mod nsfs;
 pub mod prctl;
