@@ -346,50 +346,7 @@ static int __init agent_ns_init(void)
 }
 late_initcall(agent_ns_init);
 
-static struct ns_common *agentns_get(struct task_struct *task)
-{
-	struct agent_namespace *ns = task_agent_ns_get(task);
-
-	return ns ? &ns->ns : NULL;
-}
-
-static void agentns_put(struct ns_common *ns)
-{
-	put_agent_ns(to_agent_ns(ns));
-}
-
-/* setns(2): agent_ns_may_enter() decides, this installs. */
-static int agentns_install(struct nsset *nsset, struct ns_common *new)
-{
-	struct agent_namespace *ns = to_agent_ns(new);
-	struct nsproxy *nsproxy = nsset->nsproxy;
-	int err;
-
-	err = agent_ns_may_enter(ns, nsset->cred->user_ns);
-	if (err)
-		return err;
-	get_agent_ns(ns);
-	put_agent_ns(nsproxy->agent_ns);
-	nsproxy->agent_ns = ns;
-	return 0;
-}
-
-static struct user_namespace *agentns_owner(struct ns_common *ns)
-{
-	return to_agent_ns(ns)->user_ns;
-}
-
-/*
- * NS_GET_PARENT: the enclosing session, if it is the caller's own or below
- * it; EPERM otherwise, as for pid namespaces (agent_ns_get_parent()).
- */
-static struct ns_common *agentns_get_parent(struct ns_common *ns)
-{
-	struct agent_namespace *parent = agent_ns_get_parent(to_agent_ns(ns));
-
-	return parent ? &parent->ns : ERR_PTR(-EPERM);
-}
-
+/* The operations are Rust's (rust/kernel/agent_ns/nsfs.rs). */
 const struct proc_ns_operations agentns_operations = {
 	.name		= "agent",
 	.get		= agentns_get,
@@ -458,18 +415,6 @@ int agent_ns_session_id(struct task_struct *task, u8 id[AGENT_NS_ID_BYTES])
 	return ret;
 }
 EXPORT_SYMBOL_GPL(agent_ns_session_id);
-
-/* @task's session with a reference, or NULL once @task has dropped it. */
-struct agent_namespace *task_agent_ns_get(struct task_struct *task)
-{
-	struct agent_namespace *ns = NULL;
-
-	task_lock(task);
-	if (task->nsproxy)
-		ns = get_agent_ns(task->nsproxy->agent_ns);
-	task_unlock(task);
-	return ns;
-}
 
 /*
  * /proc/PID/agent_counters and agent_intent follow /proc/PID/io: the

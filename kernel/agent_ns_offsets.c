@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The C compiler's layout of struct agent_namespace, generated into
+ * The C compiler's layout of struct agent_namespace, and of the fields of
+ * struct nsproxy and struct nsset the Rust side reads, generated into
  * <generated/agent-ns-offsets.h> before anything is built.  The Rust side
  * reads these through bindgen and checks at build time that bindgen's view
- * of the structure is the same (rust/kernel/agent_ns/namespace.rs).
+ * of the structures is the same (rust/kernel/agent_ns/namespace.rs and
+ * nsfs.rs).
  */
 #define COMPILE_OFFSETS
 #include <linux/kbuild.h>
@@ -24,6 +26,9 @@ int main(void)
 	OFFSET(AGENT_NS_C_UCOUNTS, agent_namespace, ucounts);
 	OFFSET(AGENT_NS_C_EXPIRED, agent_namespace, expired);
 	OFFSET(AGENT_NS_C_REAPED, agent_namespace, reaped);
+	OFFSET(AGENT_NS_C_NSPROXY_AGENT_NS, nsproxy, agent_ns);
+	OFFSET(AGENT_NS_C_NSSET_NSPROXY, nsset, nsproxy);
+	OFFSET(AGENT_NS_C_NSSET_CRED, nsset, cred);
 #endif
 	return 0;
 }

@@ -149,7 +149,6 @@ int proc_agent_counters_show(struct seq_file *m, struct pid_namespace *ns,
 			     struct pid *pid, struct task_struct *task);
 int proc_agent_intent_show(struct seq_file *m, struct pid_namespace *ns,
 			   struct pid *pid, struct task_struct *task);
-int agent_ns_may_enter(struct agent_namespace *ns, struct user_namespace *user_ns);
 int agent_ns_charge(struct agent_namespace *ns, enum agent_ns_counter c, u64 val);
 int agent_ns_check(struct agent_namespace *ns, enum agent_ns_counter c);
 int agent_ns_bytes_left(struct agent_namespace *ns, enum agent_ns_counter c,
@@ -160,12 +159,16 @@ int agent_ns_reaper_start(void);
 void agent_ns_reaper_reschedule(void);
 void agent_ns_tree_init(void);
 void agent_ns_resume(void);
-struct agent_namespace *agent_ns_get_parent(struct agent_namespace *ns);
 bool agent_ns_file_label(struct agent_ns_label *label);
 bool agent_ns_is_label(const char *name);
 int agent_ns_may_change_label(const char *name);
 long agent_ns_ioctl(struct agent_namespace *ns, unsigned int nr,
 		    void __user *arg, size_t size);
+struct ns_common *agentns_get(struct task_struct *task);
+void agentns_put(struct ns_common *ns);
+int agentns_install(struct nsset *nsset, struct ns_common *ns);
+struct user_namespace *agentns_owner(struct ns_common *ns);
+struct ns_common *agentns_get_parent(struct ns_common *ns);
 
 /*
  * What agent_ns_charge() asks of the caller besides its return of 0 or
@@ -192,12 +195,7 @@ extern unsigned int agent_ns_reap_interval;
 /* kernel/nsproxy.c */
 int switch_agent_namespace(struct agent_namespace *ns);
 
-/*
- * kernel/agent_namespaces.c: @task's session with a reference (for nsfs
- * and the Rust side, which must not depend on bindgen's view of struct
- * task_struct's layout).
- */
-struct agent_namespace *task_agent_ns_get(struct task_struct *task);
+/* kernel/agent_namespaces.c: for the Rust side. */
 void agent_ns_activate(void);
 void agent_ns_deactivate(void);
 void agent_ns_enforcing_add(int delta);

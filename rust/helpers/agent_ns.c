@@ -7,6 +7,7 @@
 #include <linux/pid_namespace.h>
 #include <linux/security.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/user_namespace.h>
 
@@ -19,6 +20,21 @@
 __rust_helper struct agent_namespace *rust_helper_current_agent_ns(void)
 {
 	return current->nsproxy->agent_ns;
+}
+
+/*
+ * @task's session with a reference, or NULL once @task has dropped its
+ * namespaces (read in C for the same reason).
+ */
+__rust_helper struct agent_namespace *rust_helper_task_agent_ns_get(struct task_struct *task)
+{
+	struct agent_namespace *ns = NULL;
+
+	task_lock(task);
+	if (task->nsproxy)
+		ns = get_agent_ns(task->nsproxy->agent_ns);
+	task_unlock(task);
+	return ns;
 }
 
 /* Frees a session's memory once RCU walkers of the namespace tree are done. */

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A session's namespace file: who may `setns(2)` where, and whose parent `NS_GET_PARENT` hands
-//! out.
+//! A session's namespace file: the operations of `/proc/$PID/ns/agent` (who may `setns(2)`
+//! where, and whose parent `NS_GET_PARENT` hands out).
 //!
 //! The operations table (`agentns_operations`) is C, because `struct proc_ns_operations` is
-//! `__randomize_layout`; its `install` asks [`agent_ns_may_enter`] before switching sessions.
+//! `__randomize_layout`; its entries are the functions below.
 //!
 //! Entering needs what entering any namespace needs: `CAP_SYS_ADMIN` over the target session's
 //! owner and in the caller's own user namespace. Leaving needs more, because a session must not
@@ -17,6 +17,40 @@
 
 use super::AgentNamespace;
 use crate::{bindings, ffi::c_int, prelude::*, sync::aref::ARef};
+use core::ptr::{self, NonNull};
+
+// `install` writes `nsset->nsproxy->agent_ns` and reads `nsset->cred`: bindgen's view of those
+// fields must be the C compiler's (`<generated/agent-ns-offsets.h>`, as in `namespace.rs`).
+const _: () = {
+    use core::mem::offset_of;
+
+    assert!(
+        offset_of!(bindings::nsproxy, agent_ns) == bindings::AGENT_NS_C_NSPROXY_AGENT_NS as usize
+    );
+    assert!(offset_of!(bindings::nsset, nsproxy) == bindings::AGENT_NS_C_NSSET_NSPROXY as usize);
+    assert!(offset_of!(bindings::nsset, cred) == bindings::AGENT_NS_C_NSSET_CRED as usize);
+};
+
+/// Returns the session whose namespace core `ns` is.
+///
+/// # Safety
+///
+/// `ns` must be the `ns` field of a valid session that stays valid for `'a`.
+unsafe fn from_common<'a>(ns: *mut bindings::ns_common) -> &'a AgentNamespace {
+    // SAFETY: `ns` is the `ns` field of a `struct agent_namespace` (caller guarantee).
+    let ns = unsafe { crate::container_of!(ns, bindings::agent_namespace, ns) };
+    // SAFETY: The caller guarantees that the session is valid for `'a`.
+    unsafe { AgentNamespace::from_ptr(ns) }
+}
+
+/// Hands a reference the caller owns to C, as the namespace core nsfs works with.
+fn into_common(ns: ARef<AgentNamespace>) -> *mut bindings::ns_common {
+    let ns = ARef::into_raw(ns)
+        .as_ptr()
+        .cast::<bindings::agent_namespace>();
+    // SAFETY: `ns` is valid (we hold the reference we hand over); no reference is created.
+    unsafe { &raw mut (*ns).ns }
+}
 
 /// Whether the current task has `CAP_SYS_ADMIN` in `user_ns`.
 fn capable_in(user_ns: *mut bindings::user_namespace) -> bool {
@@ -65,28 +99,75 @@ fn may_enter(target: &AgentNamespace, cred_ns: *mut bindings::user_namespace) ->
     may_move(&AgentNamespace::current(), target)
 }
 
-/// Decides whether the current task may `setns(2)` into `ns`: 0, `-EPERM` or `-EINVAL` (the
-/// caller has other threads).
+/// The `get` operation: the session of `task`, with a reference the caller owns, or null once
+/// `task` has dropped its namespaces.
 ///
 /// # Safety
 ///
-/// `ns` must be a valid session and `cred_ns` a valid user namespace: the one the caller's
-/// credentials will have after `setns(2)`.
+/// `task` must be a valid task for the duration of the call.
 #[no_mangle]
-pub unsafe extern "C" fn agent_ns_may_enter(
-    ns: *mut bindings::agent_namespace,
-    cred_ns: *mut bindings::user_namespace,
-) -> c_int {
-    // SAFETY: The caller guarantees `ns` is valid for the duration of the call.
-    let target = unsafe { AgentNamespace::from_ptr(ns) };
-    match may_enter(target, cred_ns) {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
+pub unsafe extern "C" fn agentns_get(task: *mut bindings::task_struct) -> *mut bindings::ns_common {
+    // SAFETY: The caller guarantees that `task` is valid.
+    unsafe { AgentNamespace::of_task(task) }.map_or(ptr::null_mut(), into_common)
 }
 
-/// Returns the parent of `ns` for `NS_GET_PARENT`, with a reference the caller owns, or null
-/// (`EPERM`) when the caller may not see it.
+/// The `put` operation: drops a reference that `get`, `get_parent` or nsfs took.
+///
+/// # Safety
+///
+/// `ns` must be the namespace core of a session on which the caller owns a reference.
+#[no_mangle]
+pub unsafe extern "C" fn agentns_put(ns: *mut bindings::ns_common) {
+    // SAFETY: The caller owns a reference on the session, which it hands to us.
+    let ns = unsafe { NonNull::from(from_common(ns)) };
+    // SAFETY: See above.
+    drop(unsafe { ARef::from_raw(ns) });
+}
+
+/// The `install` operation of `setns(2)`: 0 after switching `nsset`'s nsproxy to `ns`, or
+/// `-EPERM`, or `-EINVAL` (the caller has other threads).
+///
+/// # Safety
+///
+/// `nsset` must be a valid `struct nsset` being prepared by the current task, with a private
+/// nsproxy and the credentials the task will have after `setns(2)`; `ns` must be the namespace
+/// core of a valid session.
+#[no_mangle]
+pub unsafe extern "C" fn agentns_install(
+    nsset: *mut bindings::nsset,
+    ns: *mut bindings::ns_common,
+) -> c_int {
+    // SAFETY: The caller guarantees that `ns` is valid for the duration of the call.
+    let target = unsafe { from_common(ns) };
+    // SAFETY: `nsset` and its credentials are valid (caller guarantee).
+    let cred_ns = unsafe { (*(*nsset).cred).user_ns };
+    if let Err(e) = may_enter(target, cred_ns) {
+        return e.to_errno();
+    }
+    let new = ARef::into_raw(ARef::from(target)).as_ptr().cast();
+    // SAFETY: The nsproxy is the caller's private copy (caller guarantee), whose `agent_ns` holds
+    // a reference: we replace it with the one just taken and own the old one.
+    let old = unsafe { ptr::replace(&raw mut (*(*nsset).nsproxy).agent_ns, new) };
+    // SAFETY: `old` is a valid session whose reference we now own.
+    drop(unsafe { ARef::from_raw(NonNull::from(AgentNamespace::from_ptr(old))) });
+    0
+}
+
+/// The `owner` operation: the user namespace that owns `ns`.
+///
+/// # Safety
+///
+/// `ns` must be the namespace core of a valid session.
+#[no_mangle]
+pub unsafe extern "C" fn agentns_owner(
+    ns: *mut bindings::ns_common,
+) -> *mut bindings::user_namespace {
+    // SAFETY: The caller guarantees that `ns` is valid.
+    unsafe { from_common(ns) }.user_ns()
+}
+
+/// The `get_parent` operation of `NS_GET_PARENT`: the parent of `ns`, with a reference the
+/// caller owns, or `ERR_PTR(-EPERM)` when the caller may not see it.
 ///
 /// The rule is the pid namespaces' (`pidns_get_parent()`): the parent is handed out only when it
 /// is the caller's own session or below it. A task in a session gets no descriptor of a session
@@ -96,14 +177,14 @@ pub unsafe extern "C" fn agent_ns_may_enter(
 ///
 /// # Safety
 ///
-/// `ns` must be a valid session for the duration of the call.
+/// `ns` must be the namespace core of a valid session for the duration of the call.
 #[no_mangle]
-pub unsafe extern "C" fn agent_ns_get_parent(
-    ns: *mut bindings::agent_namespace,
-) -> *mut bindings::agent_namespace {
+pub unsafe extern "C" fn agentns_get_parent(
+    ns: *mut bindings::ns_common,
+) -> *mut bindings::ns_common {
     // SAFETY: The caller guarantees that `ns` is valid.
-    let Some(parent) = (unsafe { AgentNamespace::from_ptr(ns) }).parent() else {
-        return core::ptr::null_mut();
+    let Some(parent) = unsafe { from_common(ns) }.parent() else {
+        return EPERM.to_ptr();
     };
     let me = AgentNamespace::current();
     let mut p = Some(parent);
@@ -112,9 +193,9 @@ pub unsafe extern "C" fn agent_ns_get_parent(
             break;
         }
         if s.as_ptr() == me.as_ptr() {
-            return ARef::into_raw(ARef::from(parent)).as_ptr().cast();
+            return into_common(ARef::from(parent));
         }
         p = s.parent();
     }
-    core::ptr::null_mut()
+    EPERM.to_ptr()
 }

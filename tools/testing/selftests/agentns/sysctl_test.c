@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -532,6 +533,42 @@ TEST(a_pending_elapsed_deadline_does_not_keep_its_session)
 			TH_LOG("session %d: exit %d (2: ENOSPC, a session still held)",
 			       i, exits[i]);
 		}
+	}
+}
+
+/*
+ * A session that its only task leaves with setns(2) goes at once, and its
+ * user.max_agent_namespaces count with it: under a maximum of 2, the
+ * third of six sessions in a row, each entered with PR_SET_AGENT_NS and
+ * left for the starting session, would fail with ENOSPC if setns(2) kept a
+ * reference on the session it left.
+ */
+TEST(a_session_left_through_setns_goes_with_it)
+{
+	long old = read_long(MAX_AGENT_NS);
+	pid_t pid;
+	int ret;
+
+	ASSERT_GT(old, 0);
+	ASSERT_EQ(0, write_long(MAX_AGENT_NS, 2));
+	pid = fork();
+	if (pid == 0) {
+		int home = open("/proc/self/ns/agent", O_RDONLY);
+
+		if (home < 0)
+			_exit(1);
+		for (int i = 0; i < 6; i++) {
+			if (prctl(PR_SET_AGENT_NS, 0, 0, 0, 0))
+				_exit(errno == ENOSPC ? 20 + i : 2);
+			if (setns(home, 0))
+				_exit(3);
+		}
+		_exit(0);
+	}
+	ret = pid < 0 ? -1 : wait_exit(pid);
+	write_long(MAX_AGENT_NS, old);
+	EXPECT_EQ(0, ret) {
+		TH_LOG("exit %d (20 + i: the i-th PR_SET_AGENT_NS got ENOSPC)", ret);
 	}
 }
 
