@@ -1044,16 +1044,17 @@ TEST_F(session, tcp_zerocopy_receive_counts_and_is_cut_to_the_read_budget)
 }
 
 /*
- * One SEND_ZC of 5000 bytes: its result (res of the CQE that is not the
+ * One SEND_ZC of 5000 bytes, with SQE @flags: its result (res of the CQE that is not the
  * notification, which follows when that one has IORING_CQE_F_MORE).
  */
-static int send_zc(struct agentns_ring *r, int fd, const char *buf)
+static int send_zc(struct agentns_ring *r, int fd, const char *buf, __u8 flags)
 {
 	struct io_uring_sqe *sqe = ring_sqe(r, IORING_OP_SEND_ZC, fd, 0);
 	bool have_res = false, more = false, notif = false;
 	struct io_uring_cqe cqe;
 	int res = 0;
 
+	sqe->flags = flags;
 	sqe->addr = (unsigned long)buf;
 	sqe->len = 5000;
 	if (ring_enter(r, ring_flush(r), 1) < 0)
@@ -1075,10 +1076,12 @@ static int send_zc(struct agentns_ring *r, int fd, const char *buf)
 }
 
 /*
- * IORING_OP_SEND_ZC past a DENY write budget: cut to what was left, then
- * -EDQUOT, and the peer has received exactly what was left.
+ * IORING_OP_SEND_ZC past a DENY write budget, issued inline or (@flags
+ * IOSQE_ASYNC) by an io-wq worker: cut to what was left, then -EDQUOT,
+ * and the peer has received exactly what was left.
  */
-TEST_F(session, io_uring_send_zc_is_cut_short_to_the_write_budget_then_denied)
+static void send_zc_is_cut_then_denied(struct __test_metadata *_metadata,
+				       struct agent_ns_counters *c0, __u8 flags)
 {
 	static char buf[5000];
 	struct agent_ns_counters c1;
@@ -1091,11 +1094,11 @@ TEST_F(session, io_uring_send_zc_is_cut_short_to_the_write_budget_then_denied)
 		SKIP(return, "no io_uring: %s", strerror(errno));
 	ASSERT_EQ(0, tcp_pair(l, &sin, &a, &c));
 	ASSERT_EQ(0, ring_setup(&r, 8));
-	ASSERT_EQ(0, limit_to(L_WRITE, 1000, AGENT_NS_ACTION_DENY, &self->c0));
-	first = send_zc(&r, a, buf);
+	ASSERT_EQ(0, limit_to(L_WRITE, 1000, AGENT_NS_ACTION_DENY, c0));
+	first = send_zc(&r, a, buf, flags);
 	usleep(100 * 1000);
 	q1 = queued(c);
-	second = send_zc(&r, a, buf);
+	second = send_zc(&r, a, buf, flags);
 	usleep(100 * 1000);
 	q2 = queued(c);
 	c1 = counters();
@@ -1104,10 +1107,77 @@ TEST_F(session, io_uring_send_zc_is_cut_short_to_the_write_budget_then_denied)
 	EXPECT_EQ(1000, q1);
 	EXPECT_EQ(-EDQUOT, second);
 	EXPECT_EQ(1000, q2);
-	EXPECT_EQ(self->c0.write_bytes + 1000, c1.write_bytes);
+	EXPECT_EQ(c0->write_bytes + 1000, c1.write_bytes);
 	ring_close(&r);
 	close(c);
 	close(a);
+	close(l);
+}
+
+TEST_F(session, io_uring_send_zc_is_cut_short_to_the_write_budget_then_denied)
+{
+	send_zc_is_cut_then_denied(_metadata, &self->c0, 0);
+}
+
+TEST_F(session, io_uring_send_zc_in_an_io_wq_worker_is_cut_short_then_denied)
+{
+	send_zc_is_cut_then_denied(_metadata, &self->c0, IOSQE_ASYNC);
+}
+
+/*
+ * IORING_OP_SENDMSG with MSG_FASTOPEN connects an unconnected TCP socket
+ * as sendto(2) does, here through io-wq (IOSQE_ASYNC): it counts as a
+ * connect, and past a deny max_connect it fails with -EDQUOT before any
+ * SYN is sent: the listener holds the first connection only.  io_uring
+ * issues a socket send without blocking, so the first send may end with
+ * the connection in progress (-EINPROGRESS) instead of sending its byte.
+ */
+TEST_F(session, io_uring_sendmsg_fastopen_past_max_connect_fails_and_connects_nothing)
+{
+	struct iovec iov = { .iov_base = "x", .iov_len = 1 };
+	int l, s[2] = { -1, -1 }, res[2] = { 1, 1 };
+	struct agent_ns_counters c1;
+	struct io_uring_sqe *sqe;
+	struct sockaddr_in sin;
+	struct agentns_ring r;
+	struct msghdr msg = {
+		.msg_name = &sin,
+		.msg_namelen = sizeof(sin),
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+	};
+
+	l = tcp_listener(&sin);
+	ASSERT_GE(l, 0);
+	if (no_io_uring())
+		SKIP(return, "no io_uring: %s", strerror(errno));
+	ASSERT_EQ(0, ring_setup(&r, 8));
+	for (int i = 0; i < 2; i++) {
+		s[i] = socket(AF_INET, SOCK_STREAM, 0);
+		ASSERT_GE(s[i], 0);
+	}
+	ASSERT_EQ(0, limit_to(L_CONNECT, 1, AGENT_NS_ACTION_DENY, &self->c0));
+	for (int i = 0; i < 2; i++) {
+		sqe = ring_sqe(&r, IORING_OP_SENDMSG, s[i], i);
+		sqe->addr = (unsigned long)&msg;
+		sqe->msg_flags = MSG_FASTOPEN;
+		sqe->flags = IOSQE_ASYNC;
+		ASSERT_EQ(0, ring_run(&r, res));
+	}
+	c1 = counters();
+	ASSERT_EQ(0, lift_budget());
+	if (res[0] == -EOPNOTSUPP)
+		SKIP(return, "TCP Fast Open is off (net.ipv4.tcp_fastopen)");
+	EXPECT_TRUE(res[0] == 1 || res[0] == -EINPROGRESS) {
+		TH_LOG("first send: %d", res[0]);
+	}
+	EXPECT_EQ(-EDQUOT, res[1]);
+	EXPECT_EQ(self->c0.connect_count + 1, c1.connect_count);
+	usleep(100 * 1000);
+	EXPECT_EQ(1, connections_queued(l));
+	ring_close(&r);
+	close(s[0]);
+	close(s[1]);
 	close(l);
 }
 
