@@ -856,7 +856,6 @@ TEST_F(session, unlink_past_max_unlink_fails_and_keeps_the_file)
 	rmdir(dir);
 }
 
-/* The connect that would cross max_connect fails with EDQUOT and queues nothing. */
 /*
  * How many connections listener @l holds (accepting and closing them), or
  * -1 if accept4(2) fails with anything but EAGAIN.
@@ -872,6 +871,7 @@ static int connections_queued(int l)
 	return errno == EAGAIN ? n : -1;
 }
 
+/* The connect that would cross max_connect fails with EDQUOT and queues nothing. */
 TEST_F(session, connect_past_max_connect_fails_and_queues_nothing)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
@@ -1044,8 +1044,9 @@ TEST_F(session, tcp_zerocopy_receive_counts_and_is_cut_to_the_read_budget)
 }
 
 /*
- * One SEND_ZC of 5000 bytes, with SQE @flags: its result (res of the CQE that is not the
- * notification, which follows when that one has IORING_CQE_F_MORE).
+ * One SEND_ZC of 5000 bytes, with SQE @flags: its result (res of the CQE
+ * that is not the notification, which follows when that one has
+ * IORING_CQE_F_MORE).
  */
 static int send_zc(struct agentns_ring *r, int fd, const char *buf, __u8 flags)
 {
